@@ -1,0 +1,43 @@
+# Easel — see README.md.
+GO ?= go
+GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
+
+.PHONY: all build run test templ check bench-api clean
+
+all: build
+
+build: bin/easel bin/versitygw
+
+bin/easel: go.mod go.sum $(GOFILES)
+	$(GO) build -o bin/easel .
+
+# The embedded S3 gateway, pinned in its own module (tools/s3gw).
+bin/versitygw: tools/s3gw/go.mod tools/s3gw/go.sum tools/s3gw/tools.go
+	cd tools/s3gw && $(GO) build -o ../../bin/versitygw github.com/versity/versitygw/cmd/versitygw
+
+# Serve the console and the API on the embedded default: a private Postgres
+# cluster and a local S3 gateway under ./.data, no configuration.
+run: build
+	./bin/easel serve
+
+# The whole suite: real Postgres (127.0.0.1:5432 or TEST_DATABASE_URL),
+# real S3 (versitygw) and headless Chromium for the browser tests.
+test: bin/versitygw
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Regenerate the templ components (committed *_templ.go).
+templ:
+	$(GO) tool templ generate -path views
+
+# Static checks CI runs: formatting, vet, generated files up to date.
+check:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) tool templ generate -path views
+	git diff --exit-code -- views
+
+bench-api: build
+	$(GO) run ./bench/api
+
+clean:
+	rm -rf bin

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"easel/blob"
+	"easel/embedded"
+	"easel/migrations"
+	"easel/policy"
+	"easel/store"
+	"easel/web"
+)
+
+// App is a started Easel: its data services, its domain and its server.
+type App struct {
+	Config Config
+	Log    *slog.Logger
+	Store  *store.Store
+	Policy *policy.Policy
+	Blob   *blob.Client
+	Web    *web.Server
+	// Secret is EASEL_SECRET or the generated one.
+	Secret []byte
+
+	pool    *pgxpool.Pool
+	pg      *embedded.Postgres
+	gateway *embedded.S3Gateway
+}
+
+// Open starts what cfg asks for (embedded Postgres and S3 when no external
+// ones are configured), migrates the schema, seeds the first start and
+// builds the HTTP server. Messages for the operator (a generated password)
+// go to out.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *App, err error) {
+	a, err := OpenDatabase(ctx, cfg, log, out)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.Blob, err = a.openBlob(ctx); err != nil {
+		return nil, err
+	}
+	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
+		RevealPasswords: cfg.RevealPasswords},
+		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// OpenDatabase is Open without the object store and the server: what the
+// admin CLI needs.
+func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *App, err error) {
+	a := &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if a.Secret, err = loadSecret(cfg); err != nil {
+		return nil, err
+	}
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		if a.pg, err = embedded.StartPostgres(ctx, filepath.Join(cfg.DataDir, "pg"), log); err != nil {
+			return nil, err
+		}
+		dbURL = a.pg.URL
+	}
+	if a.pool, err = pgxpool.New(ctx, dbURL); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrations.Up(ctx, a.pool); err != nil {
+		return nil, err
+	}
+	a.Store = store.New(a.pool)
+	if err := bootstrap(ctx, a.Store, cfg, out); err != nil {
+		return nil, err
+	}
+	if a.Policy, err = policy.New(ctx, a.pool); err != nil {
+		return nil, err
+	}
+	if cfg.APIKey != "" {
+		if err := seedServiceKey(ctx, a.Store, a.Policy, cfg.APIKey, log); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *App) openBlob(ctx context.Context) (*blob.Client, error) {
+	bc := blob.Config{Endpoint: a.Config.S3Endpoint, PublicURL: a.Config.S3PublicURL, Region: a.Config.Region,
+		Bucket: a.Config.S3Bucket, AccessKey: a.Config.S3AccessKey, SecretKey: a.Config.S3SecretKey}
+	if bc.Endpoint == "" {
+		g, err := embedded.StartS3Gateway(ctx, filepath.Join(a.Config.DataDir, "s3"), a.Config.S3GatewayBin, a.Log)
+		if err != nil {
+			return nil, err
+		}
+		a.gateway = g
+		bc.Endpoint, bc.AccessKey, bc.SecretKey = g.Endpoint, g.AccessKey, g.SecretKey
+	}
+	client, err := blob.New(ctx, bc)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.EnsureBucket(ctx); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// Serve answers HTTP on the configured address until ctx is done, then
+// shuts down gracefully. ready, when not nil, receives the bound address.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
+	}
+	srv := a.Web.HTTPServer(a.Config.Addr)
+	a.Log.Info("easel serving", "addr", ln.Addr().String(), "api", a.Config.APIBase)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.Log.Info("easel stopped")
+	return nil
+}
+
+// Close releases everything, in reverse order of start.
+func (a *App) Close() {
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	a.gateway.Stop()
+	a.pg.Stop()
+}
+
+// loadSecret returns EASEL_SECRET, or the one generated in the data dir.
+func loadSecret(cfg Config) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write secret: %w", err)
+	}
+	return []byte(s), nil
+}

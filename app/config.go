@@ -1,0 +1,101 @@
+// Package app reads the configuration and wires Easel's parts together.
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Config is the whole process configuration, read from the environment.
+type Config struct {
+	Addr            string // EASEL_ADDR
+	DatabaseURL     string // DATABASE_URL; empty: private cluster under DataDir/pg
+	DataDir         string // EASEL_DATA_DIR
+	S3Endpoint      string // EASEL_S3_ENDPOINT; empty: embedded versitygw, "aws": Amazon S3
+	S3Bucket        string // EASEL_S3_BUCKET
+	S3PublicURL     string // EASEL_S3_PUBLIC_URL
+	S3AccessKey     string // EASEL_S3_ACCESS_KEY (else the AWS credential chain)
+	S3SecretKey     string // EASEL_S3_SECRET_KEY
+	S3GatewayBin    string // EASEL_S3GW_BIN
+	Region          string // AWS_REGION
+	APIBase         string // EASEL_API_BASE
+	APIVersion      string // EASEL_API_VERSION
+	AdminUser       string // EASEL_ADMIN_USER
+	AdminPassword   string // EASEL_ADMIN_PASSWORD
+	APIKey          string // EASEL_API_KEY
+	Secret          string // EASEL_SECRET; empty: generated, kept in DataDir
+	RevealPasswords bool   // EASEL_ESD_REVEAL_PASSWORDS
+	LogFormat       string // EASEL_LOG_FORMAT: json (default) or text
+}
+
+// Setting documents one environment variable (the README's table).
+type Setting struct {
+	Name, Default, Meaning string
+}
+
+// Settings lists every environment variable Easel reads.
+var Settings = []Setting{
+	{"EASEL_ADDR", ":8080", "listen address of the console and the API"},
+	{"DATABASE_URL", "(unset)", "external Postgres; unset runs a private cluster under $EASEL_DATA_DIR/pg"},
+	{"EASEL_DATA_DIR", "./.data", "where the embedded Postgres, S3 data and the generated secret live"},
+	{"EASEL_S3_ENDPOINT", "(unset)", "S3-compatible store URL, or `aws` for Amazon S3; unset runs versitygw under $EASEL_DATA_DIR/s3"},
+	{"EASEL_S3_BUCKET", "easel", "bucket for model files, inference parameters and images"},
+	{"EASEL_S3_PUBLIC_URL", "(store URL)", "host named in presigned URLs, for clients that reach the store elsewhere"},
+	{"EASEL_S3_ACCESS_KEY / EASEL_S3_SECRET_KEY", "(AWS chain)", "static credentials for an external store"},
+	{"EASEL_S3GW_BIN", "(next to easel, ./bin, PATH)", "path of the versitygw binary for the embedded store"},
+	{"AWS_REGION", "us-east-1", "AWS region (S3, SageMaker)"},
+	{"EASEL_API_BASE", "/prod", "base path of the ESD API"},
+	{"EASEL_API_VERSION", "1.4.0", "value of the x-api-version header"},
+	{"EASEL_ADMIN_USER", "admin", "administrator created on first start"},
+	{"EASEL_ADMIN_PASSWORD", "(generated, printed once)", "password of that administrator on first start"},
+	{"EASEL_API_KEY", "(unset)", "seeds a service key with this secret (an ESD deployment's shared key)"},
+	{"EASEL_SECRET", "(generated in the data dir)", "session signing and encryption key; set it when running several replicas"},
+	{"EASEL_ESD_REVEAL_PASSWORDS", "0", "1 keeps an encrypted copy of passwords so GET /users?show_password=True can return them (ESD 1.4.0 WebUI login table)"},
+	{"EASEL_LOG_FORMAT", "json", "json or text"},
+}
+
+// LoadConfig reads the configuration through getenv and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:            get("EASEL_ADDR", ":8080"),
+		DatabaseURL:     getenv("DATABASE_URL"),
+		DataDir:         get("EASEL_DATA_DIR", "./.data"),
+		S3Endpoint:      getenv("EASEL_S3_ENDPOINT"),
+		S3Bucket:        get("EASEL_S3_BUCKET", "easel"),
+		S3PublicURL:     getenv("EASEL_S3_PUBLIC_URL"),
+		S3AccessKey:     getenv("EASEL_S3_ACCESS_KEY"),
+		S3SecretKey:     getenv("EASEL_S3_SECRET_KEY"),
+		S3GatewayBin:    getenv("EASEL_S3GW_BIN"),
+		Region:          get("AWS_REGION", "us-east-1"),
+		APIBase:         get("EASEL_API_BASE", "/prod"),
+		APIVersion:      get("EASEL_API_VERSION", "1.4.0"),
+		AdminUser:       get("EASEL_ADMIN_USER", "admin"),
+		AdminPassword:   getenv("EASEL_ADMIN_PASSWORD"),
+		APIKey:          getenv("EASEL_API_KEY"),
+		Secret:          getenv("EASEL_SECRET"),
+		RevealPasswords: getenv("EASEL_ESD_REVEAL_PASSWORDS") == "1",
+		LogFormat:       get("EASEL_LOG_FORMAT", "json"),
+	}
+	var err error
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return c, fmt.Errorf("EASEL_DATA_DIR: %w", err)
+	}
+	c.APIBase = "/" + strings.Trim(c.APIBase, "/")
+	if c.APIBase == "/" {
+		return c, fmt.Errorf("EASEL_API_BASE must not be /: the console lives there")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return c, fmt.Errorf("EASEL_LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	}
+	if c.Secret != "" && len(c.Secret) < 16 {
+		return c, fmt.Errorf("EASEL_SECRET must be at least 16 characters")
+	}
+	return c, nil
+}

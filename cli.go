@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"easel/app"
+	"easel/handlers"
+	"easel/policy"
+	"easel/secrets"
+)
+
+func newLogger(cfg app.Config, out io.Writer) *slog.Logger {
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(out, nil))
+	}
+	return slog.New(slog.NewJSONHandler(out, nil))
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := app.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	a, err := app.Open(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Serve(ctx, func(addr string) {
+		fmt.Fprintf(stdout, "Easel is ready: console http://%s/  API http://%s%s/\n", displayAddr(addr), displayAddr(addr), cfg.APIBase)
+	})
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") || strings.HasPrefix(addr, "0.0.0.0:") {
+		return "localhost" + addr[strings.LastIndex(addr, ":"):]
+	}
+	return addr
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return withDatabase(ctx, getenv, stdout, func(*app.App) error {
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	})
+}
+
+// withDatabase opens the database (quietly) for an admin command.
+func withDatabase(ctx context.Context, getenv func(string) string, stdout io.Writer, fn func(*app.App) error) error {
+	cfg, err := app.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.OpenDatabase(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
+// admin is the CLI's principal: whoever runs the binary on the server.
+var admin = policy.Principal{Service: true}
+
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) < 2 || (args[0] != "create" && args[0] != "passwd") {
+		return errors.New("usage: easel user create|passwd NAME [--password P] [--role R ...]")
+	}
+	sub, name := args[0], args[1]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	password := fs.String("password", "", "password (read from stdin when empty)")
+	var roles multiFlag
+	if sub == "create" {
+		fs.Var(&roles, "role", "role to grant (repeatable)")
+	}
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	if *password == "" {
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		*password = pw
+	}
+	return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
+		sealer, err := secrets.NewSealer(a.Secret)
+		if err != nil {
+			return err
+		}
+		users := handlers.NewUsers(a.Store, a.Policy, sealer, a.Config.RevealPasswords, a.Log)
+		if sub == "create" {
+			err = users.Upsert(ctx, admin, handlers.UserInput{Username: name, Password: password, Roles: roles})
+		} else {
+			err = users.SetPassword(ctx, admin, name, *password)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s saved\n", name)
+		return nil
+	})
+}
+
+func keyCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) < 1 {
+		return errors.New("usage: easel key create --user U [--service] [--name N] | easel key revoke ID")
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("key create", flag.ContinueOnError)
+		user := fs.String("user", "", "user the key belongs to (a service key records its creator)")
+		service := fs.Bool("service", false, "make a service key that may act as any user")
+		name := fs.String("name", "", "a name to recognise the key by")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *user == "" && !*service {
+			return errors.New("key create needs --user U (or --service)")
+		}
+		return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
+			keys := handlers.NewKeys(a.Store, a.Policy, a.Log)
+			in := handlers.KeyInput{Name: *name, Owner: *user, Service: *service}
+			secret, k, err := keys.Create(ctx, admin, in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "key %s created; its secret (shown only now):\n%s\n", k.ID, secret)
+			return nil
+		})
+	case "revoke":
+		if len(args) != 2 {
+			return errors.New("usage: easel key revoke ID")
+		}
+		id, err := uuid.Parse(args[1])
+		if err != nil {
+			return fmt.Errorf("key id %q is not a UUID", args[1])
+		}
+		return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
+			if err := handlers.NewKeys(a.Store, a.Policy, a.Log).Revoke(ctx, admin, id); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "key %s revoked\n", id)
+			return nil
+		})
+	}
+	return fmt.Errorf("unknown key command %q", args[0])
+}
+
+func readPassword() (string, error) {
+	fmt.Fprint(os.Stderr, "password: ")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no password given (use --password or pipe it on stdin)")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"easel/policy"
+	"easel/store"
+	"easel/views"
+)
+
+// Dashboard shows counts of what the user may see.
+type Dashboard struct {
+	store  *store.Store
+	policy *policy.Policy
+	users  *Users
+	roles  *Roles
+	keys   *Keys
+}
+
+// NewDashboard returns the dashboard handler.
+func NewDashboard(s *store.Store, p *policy.Policy, users *Users, roles *Roles, keys *Keys) *Dashboard {
+	return &Dashboard{store: s, policy: p, users: users, roles: roles, keys: keys}
+}
+
+// Page is GET /.
+func (h *Dashboard) Page(c echo.Context) error {
+	ctx := c.Request().Context()
+	who := actor(c)
+	p := views.DashboardPage{Base: BaseView(c, h.policy, "Dashboard", "dashboard")}
+	if p.Can.ListUsers {
+		users, err := h.users.List(ctx, who, "")
+		if err != nil {
+			return err
+		}
+		p.Users = len(users)
+	}
+	if p.Can.ListRoles {
+		roles, err := h.roles.List(ctx, who, "")
+		if err != nil {
+			return err
+		}
+		p.Roles = len(roles)
+	}
+	keys, err := h.keys.List(ctx, who)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.RevokedAt == nil {
+			p.Keys++
+		}
+	}
+	if p.Can.AllUsers {
+		if p.Audit, err = h.store.RecentAudit(ctx, 10); err != nil {
+			return err
+		}
+	}
+	return Render(c, http.StatusOK, views.Dashboard(p))
+}

@@ -1,0 +1,55 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"easel/policy"
+	"easel/views"
+)
+
+// Sessions signs console users in and out (implemented in web/).
+type Sessions interface {
+	SignIn(c echo.Context, username string) error
+	SignOut(c echo.Context) error
+}
+
+// CSRFToken returns the request's CSRF token (set by web's middleware).
+func CSRFToken(c echo.Context) string {
+	t, _ := c.Get("csrf").(string)
+	return t
+}
+
+// BaseView builds the layout's view model for the signed-in user.
+func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base {
+	who := actor(c)
+	return views.Base{
+		Title: title, User: who.Username, CSRF: CSRFToken(c), Active: active,
+		Can: views.Can{
+			ListUsers:   p.Can(who, "user:list"),
+			CreateUsers: p.Can(who, "user:create"),
+			AllUsers:    p.Can(who, "user:all"),
+			ListRoles:   p.Can(who, "role:list"),
+			CreateRoles: p.Can(who, "role:create"),
+		},
+	}
+}
+
+// Render renders a component into a buffer first, so a failing component
+// never leaves half a page, then writes status and body.
+func Render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// isHTMX reports whether the request came from htmx.
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// formStatus is the status of a form re-rendered with its errors.
+const formStatus = http.StatusUnprocessableEntity

@@ -1,0 +1,58 @@
+// Package policy decides who may do what: the permission vocabulary, the
+// casbin enforcer on our own pgx adapter, and route guards.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Resources and actions of ESD's permission vocabulary.
+var (
+	Resources = []string{"user", "role", "checkpoint", "sagemaker_endpoint", "inference", "train"}
+	Actions   = []string{"all", "create", "list"}
+)
+
+// ActionAll implies every action on its resource.
+const ActionAll = "all"
+
+// DefaultPermissions are the six "<resource>:all" strings of the seeded
+// roles, in the order ESD's bootstrap writes them.
+func DefaultPermissions() []string {
+	return []string{"train:all", "checkpoint:all", "inference:all", "sagemaker_endpoint:all", "user:all", "role:all"}
+}
+
+// Split returns the resource and action of perm, ok=false when perm is not
+// of the form "resource:action".
+func Split(perm string) (resource, action string, ok bool) {
+	resource, action, ok = strings.Cut(perm, ":")
+	return resource, action, ok && resource != "" && action != ""
+}
+
+// CheckPermission returns a user-facing reason when perm is not a known
+// "resource:action" string, "" when it is.
+func CheckPermission(perm string) string {
+	res, act, ok := Split(perm)
+	if !ok {
+		return fmt.Sprintf("invalid permission %q: want <resource>:<action>", perm)
+	}
+	if !slices.Contains(Resources, res) {
+		return fmt.Sprintf("invalid permission %q: unknown resource %q (known: %s)", perm, res, strings.Join(Resources, ", "))
+	}
+	if !slices.Contains(Actions, act) {
+		return fmt.Sprintf("invalid permission %q: unknown action %q (known: %s)", perm, act, strings.Join(Actions, ", "))
+	}
+	return ""
+}
+
+// permMatch is casbin's custom matcher: a granted "res:all" covers every
+// action on res; otherwise the action must be the same.
+func permMatch(requested, granted string) bool {
+	rr, ra, ok1 := Split(requested)
+	gr, ga, ok2 := Split(granted)
+	if !ok1 || !ok2 || rr != gr {
+		return false
+	}
+	return ga == ActionAll || ga == ra
+}

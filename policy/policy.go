@@ -1,0 +1,155 @@
+package policy
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"easel/store"
+)
+
+//go:embed model.conf
+var modelText string
+
+// Policy answers permission questions from casbin rules kept in Postgres.
+// Rules are written in the same transaction as the roles and users they
+// mirror (SyncRole, SyncUser, ...); Reload then swaps in a fresh enforcer,
+// so checks never take a lock.
+type Policy struct {
+	adapter  *Adapter
+	enforcer atomic.Pointer[casbin.Enforcer]
+	reload   sync.Mutex
+}
+
+// New loads the rules from pool.
+func New(ctx context.Context, pool *pgxpool.Pool) (*Policy, error) {
+	p := &Policy{adapter: NewAdapter(pool)}
+	if err := p.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Reload re-reads every rule from the database.
+func (p *Policy) Reload(_ context.Context) error {
+	p.reload.Lock()
+	defer p.reload.Unlock()
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return fmt.Errorf("casbin model: %w", err)
+	}
+	e, err := casbin.NewEnforcer(m)
+	if err != nil {
+		return fmt.Errorf("casbin enforcer: %w", err)
+	}
+	// The custom function must be registered before LoadPolicy (STACK.md).
+	e.AddFunction("permMatch", func(args ...any) (any, error) {
+		return permMatch(args[0].(string), args[1].(string)), nil
+	})
+	e.SetAdapter(p.adapter)
+	if err := e.LoadPolicy(); err != nil {
+		return fmt.Errorf("casbin load: %w", err)
+	}
+	p.enforcer.Store(e)
+	return nil
+}
+
+// Can reports whether pr holds perm ("resource:action"; a held
+// "resource:all" covers every action).
+func (p *Policy) Can(pr Principal, perm string) bool {
+	if pr.Service {
+		return true
+	}
+	if pr.Username == "" {
+		return false
+	}
+	ok, err := p.enforcer.Load().Enforce(userSubject(pr.Username), perm)
+	return err == nil && ok
+}
+
+// Require returns a forbidden error naming perm when pr does not hold it.
+func (p *Policy) Require(pr Principal, perm string) error {
+	if p.Can(pr, perm) {
+		return nil
+	}
+	return Denied(pr, perm)
+}
+
+// Denied is the contract's permission failure.
+func Denied(pr Principal, perm string) error {
+	return store.Errorf(store.EForbidden, "User %s has no permissions: [%s]", pr.Name(), perm)
+}
+
+func userSubject(name string) string { return "u:" + name }
+func roleSubject(name string) string { return "r:" + name }
+
+// SyncRole rewrites the casbin rules of one role inside db.
+func SyncRole(ctx context.Context, db store.DBTX, role string, perms []string) error {
+	if _, err := db.Exec(ctx, `DELETE FROM casbin_rule WHERE ptype = 'p' AND v0 = $1`, roleSubject(role)); err != nil {
+		return fmt.Errorf("sync role: %w", err)
+	}
+	for _, perm := range perms {
+		if err := insertRule(ctx, db, "p", []string{roleSubject(role), perm}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SyncUser rewrites the role grants of one user inside db.
+func SyncUser(ctx context.Context, db store.DBTX, user string, roles []string) error {
+	if _, err := db.Exec(ctx, `DELETE FROM casbin_rule WHERE ptype = 'g' AND v0 = $1`, userSubject(user)); err != nil {
+		return fmt.Errorf("sync user: %w", err)
+	}
+	for _, r := range roles {
+		if err := insertRule(ctx, db, "g", []string{userSubject(user), roleSubject(r)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DropRoles removes the rules of deleted roles and every grant of them.
+func DropRoles(ctx context.Context, db store.DBTX, roles []string) error {
+	subjects := make([]string, len(roles))
+	for i, r := range roles {
+		subjects[i] = roleSubject(r)
+	}
+	_, err := db.Exec(ctx, `
+		DELETE FROM casbin_rule
+		WHERE (ptype = 'p' AND v0 = ANY ($1)) OR (ptype = 'g' AND v1 = ANY ($1))`, subjects)
+	if err != nil {
+		return fmt.Errorf("drop roles: %w", err)
+	}
+	return nil
+}
+
+// DropUsers removes the grants of deleted users.
+func DropUsers(ctx context.Context, db store.DBTX, users []string) error {
+	subjects := make([]string, len(users))
+	for i, u := range users {
+		subjects[i] = userSubject(u)
+	}
+	_, err := db.Exec(ctx, `DELETE FROM casbin_rule WHERE ptype = 'g' AND v0 = ANY ($1)`, subjects)
+	if err != nil {
+		return fmt.Errorf("drop users: %w", err)
+	}
+	return nil
+}
+
+// CanGrantAll reports whether pr holds every one of perms (and so may grant
+// them to others).
+func (p *Policy) CanGrantAll(pr Principal, perms []string) bool {
+	for _, perm := range perms {
+		if !p.Can(pr, perm) {
+			return false
+		}
+	}
+	return true
+}

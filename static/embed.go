@@ -1,0 +1,10 @@
+// Package static embeds the console's assets: vendored htmx 2.0.11, pico.css
+// (classless) and our own css and js.
+package static
+
+import "embed"
+
+// Files are served under /static/.
+//
+//go:embed *.js *.css
+var Files embed.FS

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// APIKey is an API key's record; the secret itself is never stored, only
+// its SHA-256.
+type APIKey struct {
+	ID        uuid.UUID
+	Name      string
+	Prefix    string // first characters of the secret, to recognise it
+	Username  string // owner of a user key; empty for service keys
+	Service   bool
+	CreatedBy string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// KeyFilter narrows ListKeys. Zero values mean "no restriction".
+type KeyFilter struct {
+	// Owner keeps the user keys of this user.
+	Owner string
+}
+
+const keyColumns = `id, name, prefix, COALESCE(username, ''), service, created_by, created_at, revoked_at`
+
+func scanKey(row interface{ Scan(...any) error }) (APIKey, error) {
+	var k APIKey
+	err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt)
+	return k, err
+}
+
+// CreateKey stores a key record with the hash of its secret.
+func CreateKey(ctx context.Context, db DBTX, k APIKey, hash []byte) error {
+	var owner *string
+	if k.Username != "" {
+		owner = &k.Username
+	}
+	_, err := db.Exec(ctx, `
+		INSERT INTO api_keys (id, name, hash, prefix, username, service, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.Name, hash, k.Prefix, owner, k.Service, k.CreatedBy, k.CreatedAt)
+	return translate("create key", err)
+}
+
+// FindKeyByHash returns the live (not revoked) key with this secret hash, or
+// ErrNotFound.
+func (s *Store) FindKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
+	k, err := scanKey(s.Pool.QueryRow(ctx,
+		`SELECT `+keyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash))
+	return k, translate("find key", err)
+}
+
+// FindKey returns the key with this id, or ErrNotFound.
+func FindKey(ctx context.Context, db DBTX, id uuid.UUID) (APIKey, error) {
+	k, err := scanKey(db.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	return k, translate("find key", err)
+}
+
+// ListKeys returns keys matching f, newest first.
+func (s *Store) ListKeys(ctx context.Context, f KeyFilter) ([]APIKey, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT `+keyColumns+` FROM api_keys
+		WHERE ($1 = '' OR username = $1)
+		ORDER BY created_at DESC, id`, f.Owner)
+	if err != nil {
+		return nil, translate("list keys", err)
+	}
+	defer rows.Close()
+	out := []APIKey{}
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, translate("list keys", err)
+		}
+		out = append(out, k)
+	}
+	return out, translate("list keys", rows.Err())
+}
+
+// RevokeKey marks a key revoked; revoking twice keeps the first time.
+func RevokeKey(ctx context.Context, db DBTX, id uuid.UUID, now time.Time) error {
+	tag, err := db.Exec(ctx,
+		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, now)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return translate("revoke key", err)
+}
+
+// CountLiveKeys returns the number of keys not revoked.
+func (s *Store) CountLiveKeys(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n)
+	return n, translate("count keys", err)
+}

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// SessionRecord is a console session kept server-side so that it can be
+// revoked (logout, user deleted).
+type SessionRecord struct {
+	ID        string
+	Username  string
+	Data      []byte
+	ExpiresAt time.Time
+}
+
+// FindSession returns a session that has not expired, or ErrNotFound.
+func (s *Store) FindSession(ctx context.Context, id string) (SessionRecord, error) {
+	var r SessionRecord
+	var user *string
+	err := s.Pool.QueryRow(ctx, `
+		SELECT id, username, data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2`,
+		id, s.Now()).Scan(&r.ID, &user, &r.Data, &r.ExpiresAt)
+	if user != nil {
+		r.Username = *user
+	}
+	return r, translate("find session", err)
+}
+
+// SaveSession creates or replaces a session.
+func (s *Store) SaveSession(ctx context.Context, r SessionRecord) error {
+	var user *string
+	if r.Username != "" {
+		user = &r.Username
+	}
+	_, err := s.Pool.Exec(ctx, `
+		INSERT INTO sessions (id, username, data, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET username = $2, data = $3, expires_at = $4`,
+		r.ID, user, r.Data, r.ExpiresAt)
+	return translate("save session", err)
+}
+
+// DeleteSession removes a session; a missing one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
+	return translate("delete session", err)
+}
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
+	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.Now())
+	return translate("delete expired sessions", err)
+}

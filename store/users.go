@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account of the console and the API.
+type User struct {
+	Username     string
+	Creator      string
+	PasswordHash string // argon2id PHC string; empty: cannot log in
+	// PasswordSealed is the AES-GCM sealed password kept only for ESD's
+	// opt-in password reveal; nil when not kept.
+	PasswordSealed []byte
+	Roles          []string
+	// Permissions is the sorted union of the permissions of Roles (read only).
+	Permissions []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// UserFilter narrows ListUsers. Zero values mean "no restriction".
+type UserFilter struct {
+	Username string
+	// CreatedByOrSelf keeps users created by this user, and the user itself.
+	CreatedByOrSelf string
+	// Self keeps only this user.
+	Self string
+}
+
+// UserUpsert is a create-or-overwrite of a user.
+type UserUpsert struct {
+	Username string
+	Creator  string
+	Roles    []string
+	// SetPassword tells whether PasswordHash/PasswordSealed replace the
+	// stored ones (an overwrite without a password keeps the old one).
+	SetPassword    bool
+	PasswordHash   string
+	PasswordSealed []byte
+}
+
+const userColumns = `u.username, u.creator, u.password_hash, u.password_sealed, u.roles,
+	COALESCE((SELECT array_agg(DISTINCT p COLLATE "C" ORDER BY p COLLATE "C")
+	          FROM roles r, unnest(r.permissions) AS p WHERE r.name = ANY (u.roles)), '{}'),
+	u.created_at, u.updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	err := row.Scan(&u.Username, &u.Creator, &u.PasswordHash, &u.PasswordSealed, &u.Roles,
+		&u.Permissions, &u.CreatedAt, &u.UpdatedAt)
+	return u, err
+}
+
+// ListUsers returns the users matching f ordered by username (byte order).
+func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT `+userColumns+` FROM users u
+		WHERE ($1 = '' OR u.username = $1)
+		  AND ($2 = '' OR u.creator = $2 OR u.username = $2)
+		  AND ($3 = '' OR u.username = $3)
+		ORDER BY u.username COLLATE "C"`, f.Username, f.CreatedByOrSelf, f.Self)
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, translate("list users", err)
+		}
+		out = append(out, u)
+	}
+	return out, translate("list users", rows.Err())
+}
+
+// FindUser returns the user called name, or ErrNotFound.
+func FindUser(ctx context.Context, db DBTX, name string) (User, error) {
+	u, err := scanUser(db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.username = $1`, name))
+	return u, translate("find user", err)
+}
+
+// FindUser returns the user called name, or ErrNotFound.
+func (s *Store) FindUser(ctx context.Context, name string) (User, error) {
+	return FindUser(ctx, s.Pool, name)
+}
+
+// UpsertUser creates or overwrites a user.
+func UpsertUser(ctx context.Context, db DBTX, u UserUpsert, now time.Time) error {
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	_, err := db.Exec(ctx, `
+		INSERT INTO users (username, creator, password_hash, password_sealed, roles, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $7, $7)
+		ON CONFLICT (username) DO UPDATE
+		SET creator = EXCLUDED.creator, roles = EXCLUDED.roles, updated_at = $7,
+		    password_hash = CASE WHEN $6 THEN EXCLUDED.password_hash ELSE users.password_hash END,
+		    password_sealed = CASE WHEN $6 THEN EXCLUDED.password_sealed ELSE users.password_sealed END`,
+		u.Username, u.Creator, u.PasswordHash, u.PasswordSealed, u.Roles, u.SetPassword, now)
+	return translate("upsert user", err)
+}
+
+// SetPassword replaces a user's password.
+func SetPassword(ctx context.Context, db DBTX, username, hash string, sealed []byte, now time.Time) error {
+	tag, err := db.Exec(ctx, `
+		UPDATE users SET password_hash = $2, password_sealed = $3, updated_at = $4 WHERE username = $1`,
+		username, hash, sealed, now)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return translate("set password", err)
+}
+
+// DeleteUsers removes the named users (their keys and sessions go with
+// them). Unknown names are ignored. It returns the names it deleted.
+func DeleteUsers(ctx context.Context, db DBTX, names []string) ([]string, error) {
+	rows, err := db.Query(ctx, `DELETE FROM users WHERE username = ANY ($1) RETURNING username`, names)
+	if err != nil {
+		return nil, translate("delete users", err)
+	}
+	defer rows.Close()
+	var deleted []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, translate("delete users", err)
+		}
+		deleted = append(deleted, n)
+	}
+	return deleted, translate("delete users", rows.Err())
+}
+
+// CountHolders returns how many users hold role.
+func CountHolders(ctx context.Context, db DBTX, role string) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM users WHERE $1 = ANY (roles)`, role).Scan(&n)
+	return n, translate("count holders", err)
+}
+
+// LockUsers serialises writes that must keep an invariant over all users
+// (at least one administrator) until the transaction ends.
+func LockUsers(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock(7470001)`)
+	return translate("lock users", err)
+}
+
+// CountUsers returns the number of users.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, translate("count users", err)
+}

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"easel/policy"
+	"easel/secrets"
+	"easel/store"
+)
+
+// maxAPIBody is the largest request body the API reads.
+const maxAPIBody = 1 << 20
+
+// errNoKey is a missing, unknown or revoked x-api-key: API Gateway's bare
+// 403 {"message":"Forbidden"}.
+var errNoKey = errors.New("forbidden: no valid api key")
+
+// errMissingToken is API Gateway's answer to an unknown path or method.
+var errMissingToken = errors.New("missing authentication token")
+
+// addAPI registers r under the base path behind the checks, in the
+// contract's order: key → body validation → identity → permission.
+func (s *Server) addAPI(r apiRoute) {
+	path := s.cfg.APIBase + r.path
+	if r.path == "/" {
+		path = s.cfg.APIBase + "/"
+	}
+	schema := s.doc.bodies[r.method+" "+r.path]
+	s.guards[r.method+" "+path] = r.guard
+	s.Echo.Add(r.method, path, r.handler, s.apiHeaders, s.requireKey, s.validateBody(schema), s.identify(r), s.guard(r.guard))
+}
+
+// apiHeaders adds ESD's version and CORS headers.
+func (s *Server) apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		setAPIHeaders(c.Response().Header(), s.cfg.APIVersion)
+		return next(c)
+	}
+}
+
+func setAPIHeaders(h http.Header, version string) {
+	h.Set("x-api-version", version)
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Headers", "*")
+	h.Set("Access-Control-Allow-Methods", "*")
+}
+
+// preflight answers CORS preflight requests on the API without a key.
+func (s *Server) preflight(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method == http.MethodOptions && s.isAPI(c.Request().URL.Path) {
+			setAPIHeaders(c.Response().Header(), s.cfg.APIVersion)
+			return c.NoContent(http.StatusNoContent)
+		}
+		return next(c)
+	}
+}
+
+type keyContextKey struct{}
+
+// requireKey resolves x-api-key to a live key.
+func (s *Server) requireKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		secret := c.Request().Header.Get("x-api-key")
+		if secret == "" {
+			return errNoKey
+		}
+		k, err := s.deps.Store.FindKeyByHash(c.Request().Context(), secrets.HashKey(secret))
+		if errors.Is(err, store.ErrNotFound) {
+			return errNoKey
+		}
+		if err != nil {
+			return err
+		}
+		c.Set("api_key", k)
+		return next(c)
+	}
+}
+
+// validateBody reads the body (bounded), checks it against the route's
+// schema and leaves it readable for the handler; the decoded value is kept
+// for the identity check.
+func (s *Server) validateBody(schema map[string]any) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if schema == nil {
+				return next(c)
+			}
+			body, err := readBody(c.Request())
+			if err != nil {
+				return err
+			}
+			value, err := decodeJSON(body)
+			if err != nil {
+				return err
+			}
+			if errs := validateSchema(schema, value); len(errs) > 0 {
+				return store.Errorf(store.EInvalid, "[%s]", strings.Join(errs, ", "))
+			}
+			c.Set("body", value)
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			return next(c)
+		}
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAPIBody+1))
+	if err != nil {
+		return nil, store.Errorf(store.EInvalid, "Invalid request body: %v", err)
+	}
+	if len(body) > maxAPIBody {
+		return nil, store.Errorf(store.EInvalid, "Request body too large: the limit is %d bytes", maxAPIBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		// API Gateway validates an empty body as an empty object.
+		body = []byte("{}")
+	}
+	return body, nil
+}
+
+// decodeJSON decodes exactly one JSON value, numbers kept as json.Number.
+func decodeJSON(body []byte) (any, error) {
+	if !utf8.Valid(body) {
+		return nil, store.Errorf(store.EInvalid, "Invalid request body: not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, store.Errorf(store.EInvalid, "Invalid request body: %s", jsonErrorText(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, store.Errorf(store.EInvalid, "Invalid request body: unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+func jsonErrorText(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("malformed JSON at byte %d (%s)", syn.Offset, syn.Error())
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "malformed JSON: unexpected end of input"
+	}
+	return err.Error()
+}
+
+// identify decides who the request acts as (CONTRACT.md, Identity).
+func (s *Server) identify(r apiRoute) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			k, _ := c.Get("api_key").(store.APIKey)
+			asserted, err := headerUser(c.Request())
+			if err != nil {
+				return err
+			}
+			p, err := s.principal(c, r, k, asserted)
+			if err != nil {
+				return err
+			}
+			c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), p)))
+			c.Set("user", p.Name())
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted string) (policy.Principal, error) {
+	if !k.Service {
+		if asserted != "" && asserted != k.Username {
+			return policy.Principal{}, store.Errorf(store.EForbidden, "This key belongs to %s and cannot act as %s", k.Username, asserted)
+		}
+		return policy.User(k.Username), nil
+	}
+	body, _ := c.Get("body").(map[string]any)
+	fromBody := false
+	if asserted == "" && r.bodyUser != "" {
+		asserted, _ = body[r.bodyUser].(string)
+		fromBody = asserted != ""
+	}
+	if asserted == "" {
+		if r.onBehalf {
+			return policy.Principal{}, errUnauthorized
+		}
+		return policy.Principal{Service: true}, nil
+	}
+	if _, err := s.deps.Store.FindUser(c.Request().Context(), asserted); errors.Is(err, store.ErrNotFound) {
+		if fromBody && isBootstrapOf(body, asserted) {
+			return policy.Principal{Service: true}, nil
+		}
+		return policy.Principal{}, errUnauthorized
+	} else if err != nil {
+		return policy.Principal{}, err
+	}
+	return policy.User(asserted), nil
+}
+
+// isBootstrapOf reports whether body is ESD's POST /users {"initial": true}
+// creating the very user it names as creator.
+func isBootstrapOf(body map[string]any, creator string) bool {
+	initial, _ := body["initial"].(bool)
+	username, _ := body["username"].(string)
+	return initial && username == creator
+}
+
+var errUnauthorized = store.Errorf(store.EUnauthorized, "Unauthorized")
+
+// headerUser returns the user asserted by the username header (1.5+
+// clients) or, failing that, by Authorization: Bearer <upper-case hex>.
+func headerUser(r *http.Request) (string, error) {
+	if u := r.Header.Get("username"); u != "" {
+		return u, nil
+	}
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return "", nil
+	}
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || token == "" || strings.ToUpper(token) != token {
+		return "", errUnauthorized
+	}
+	b, err := hex.DecodeString(token)
+	if err != nil || !utf8.Valid(b) {
+		return "", errUnauthorized
+	}
+	return string(b), nil
+}
+
+// guard enforces a route's permission for the resolved principal.
+func (s *Server) guard(g policy.Guard) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p, _ := policy.FromContext(c.Request().Context())
+			if err := s.deps.Policy.Check(g, p); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}

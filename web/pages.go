@@ -1,0 +1,79 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"easel/policy"
+	"easel/store"
+)
+
+// addPage registers a console route: session → CSRF → sign-in → guard.
+func (s *Server) addPage(r pageRoute) {
+	s.guards[r.method+" "+r.path] = r.guard
+	chain := []echo.MiddlewareFunc{s.loadSession}
+	if r.path != "/healthz" {
+		chain = append(chain, s.csrf)
+	}
+	if !r.guard.IsPublic() {
+		chain = append(chain, requireSignIn, s.guard(r.guard))
+	}
+	s.Echo.Add(r.method, r.path, r.handler, chain...)
+}
+
+// csrf checks the token on every unsafe console request (forms send
+// _csrf, htmx sends X-CSRF-Token) and exposes it to templates as "csrf".
+var csrfMiddleware = middleware.CSRFWithConfig(middleware.CSRFConfig{
+	TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+	CookieName:     "easel_csrf",
+	CookiePath:     "/",
+	CookieHTTPOnly: true,
+	CookieSameSite: http.SameSiteStrictMode,
+	ContextKey:     "csrf",
+})
+
+func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc { return csrfMiddleware(next) }
+
+// loadSession puts the signed-in user, if any, on the request context.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name, err := s.sessions.user(c.Request())
+		if err != nil {
+			return err
+		}
+		if name != "" {
+			if _, err := s.deps.Store.FindUser(c.Request().Context(), name); err == nil {
+				p := policy.User(name)
+				c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), p)))
+				c.Set("user", name)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+// requireSignIn sends visitors without a session to the login page.
+func requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := policy.FromContext(c.Request().Context()); !ok {
+			return errSignIn
+		}
+		return next(c)
+	}
+}
+
+var errSignIn = store.Errorf(store.EUnauthorized, "Please sign in.")
+
+func loginURL(c echo.Context) string {
+	next := c.Request().URL.RequestURI()
+	if c.Request().Method != http.MethodGet || c.Request().Header.Get("HX-Request") == "true" {
+		next = "/"
+	}
+	return "/login?next=" + url.QueryEscape(next)
+}

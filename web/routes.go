@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"easel/handlers"
+	"easel/policy"
+)
+
+// apiRoute is one route of the ESD API under the base path.
+type apiRoute struct {
+	method, path string
+	guard        policy.Guard
+	handler      echo.HandlerFunc
+	// bodyUser is the body field that names the acting user for a service
+	// key when no username/Bearer header does (the 1.4.0 WebUI's calls).
+	bodyUser string
+	// onBehalf routes list or create on someone's behalf: a service key
+	// must assert a user (401 otherwise).
+	onBehalf bool
+}
+
+// apiRoutes is the whole API surface, one line per route.
+func (s *Server) apiRoutes(h handlerSet) []apiRoute {
+	return []apiRoute{
+		{method: http.MethodGet, path: "/", guard: policy.SignedIn, handler: handlers.Root(s.cfg.APIVersion, s.cfg.APIBase+"/api")},
+		{method: http.MethodGet, path: "/ping", guard: policy.SignedIn, handler: handlers.Ping},
+		{method: http.MethodGet, path: "/api", guard: policy.SignedIn, handler: s.serveAPIDocument},
+		{method: http.MethodGet, path: "/roles", guard: policy.Need("role:list"), handler: h.roles.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/roles", guard: policy.Need("role:create"), handler: h.roles.CreateAPI, bodyUser: "creator"},
+		{method: http.MethodDelete, path: "/roles", guard: policy.Need("role:create"), handler: h.roles.DeleteAPI},
+		// Everyone may read their own record; the handler narrows the list.
+		{method: http.MethodGet, path: "/users", guard: policy.SignedIn, handler: h.users.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/users", guard: policy.Need("user:create"), handler: h.users.CreateAPI, bodyUser: "creator"},
+		{method: http.MethodDelete, path: "/users", guard: policy.Need("user:create"), handler: h.users.DeleteAPI},
+	}
+}
+
+// pageRoute is one route of the console.
+type pageRoute struct {
+	method, path string
+	guard        policy.Guard
+	handler      echo.HandlerFunc
+}
+
+// pageRoutes is the whole console surface, one line per route.
+func (s *Server) pageRoutes(h handlerSet) []pageRoute {
+	return []pageRoute{
+		{http.MethodGet, "/healthz", policy.Public, s.healthz},
+		{http.MethodGet, "/login", policy.Public, h.auth.LoginPage},
+		{http.MethodPost, "/login", policy.Public, h.auth.Login},
+		{http.MethodPost, "/logout", policy.SignedIn, h.auth.Logout},
+		{http.MethodGet, "/", policy.SignedIn, h.dashboard.Page},
+
+		{http.MethodGet, "/users", policy.Need("user:list"), h.users.Page},
+		{http.MethodPost, "/users", policy.Need("user:create"), h.users.CreatePage},
+		{http.MethodGet, "/users/:name/edit", policy.Need("user:create"), h.users.EditRow},
+		{http.MethodGet, "/users/:name/row", policy.Need("user:list"), h.users.Row},
+		{http.MethodPost, "/users/:name", policy.Need("user:create"), h.users.UpdatePage},
+		{http.MethodDelete, "/users/:name", policy.Need("user:create"), h.users.DeletePage},
+
+		{http.MethodGet, "/roles", policy.Need("role:list"), h.roles.Page},
+		{http.MethodPost, "/roles", policy.Need("role:create"), h.roles.CreatePage},
+		{http.MethodGet, "/roles/:name/edit", policy.Need("role:create"), h.roles.EditRow},
+		{http.MethodGet, "/roles/:name/row", policy.Need("role:list"), h.roles.Row},
+		{http.MethodPost, "/roles/:name", policy.Need("role:create"), h.roles.UpdatePage},
+		{http.MethodDelete, "/roles/:name", policy.Need("role:create"), h.roles.DeletePage},
+
+		// Every signed-in user manages their own keys; the handler narrows.
+		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
+		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},
+		{http.MethodDelete, "/keys/:id", policy.SignedIn, h.keys.RevokePage},
+	}
+}
+
+func (s *Server) serveAPIDocument(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, s.doc.JSON)
+}

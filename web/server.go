@@ -1,0 +1,126 @@
+// Package web is the HTTP shell: the echo server, every route with its
+// permission guard, the middleware and the one error handler.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"easel/blob"
+	"easel/handlers"
+	"easel/policy"
+	"easel/secrets"
+	"easel/static"
+	"easel/store"
+)
+
+// Config is what the HTTP layer needs from the process configuration.
+type Config struct {
+	APIBase    string // e.g. /prod
+	APIVersion string // x-api-version
+	Secret     []byte
+	// RevealPasswords is EASEL_ESD_REVEAL_PASSWORDS.
+	RevealPasswords bool
+}
+
+// Deps are the services the routes use.
+type Deps struct {
+	Store  *store.Store
+	Policy *policy.Policy
+	Blob   *blob.Client
+	Log    *slog.Logger
+}
+
+// Server holds the echo instance and what the middleware needs.
+type Server struct {
+	Echo     *echo.Echo
+	cfg      Config
+	deps     Deps
+	doc      *apiDocument
+	sessions *pgSessions
+	// guards records the guard of every registered route ("METHOD path").
+	guards map[string]policy.Guard
+}
+
+// New builds the server with every route registered.
+func New(cfg Config, d Deps) (*Server, error) {
+	doc, err := loadAPIDocument(cfg.APIBase, cfg.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := secrets.NewSealer(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{Echo: e, cfg: cfg, deps: d, doc: doc, sessions: newPGSessions(d.Store, cfg.Secret),
+		guards: map[string]policy.Guard{}}
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(s.preflight)
+	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover())
+
+	h := handlerSet{
+		users: handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),
+		roles: handlers.NewRoles(d.Store, d.Policy, d.Log),
+		keys:  handlers.NewKeys(d.Store, d.Policy, d.Log),
+	}
+	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
+	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys)
+	for _, r := range s.apiRoutes(h) {
+		s.addAPI(r)
+	}
+	for _, r := range s.pageRoutes(h) {
+		s.addPage(r)
+	}
+	s.guards["GET /static/*"] = policy.Public
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static.Files)))))
+	return s, nil
+}
+
+type handlerSet struct {
+	users     *handlers.Users
+	roles     *handlers.Roles
+	keys      *handlers.Keys
+	auth      *handlers.Auth
+	dashboard *handlers.Dashboard
+}
+
+// Guards returns the guard of every registered route, keyed "METHOD path".
+func (s *Server) Guards() map[string]policy.Guard { return s.guards }
+
+// APIDocument returns the served OpenAPI document (JSON).
+func (s *Server) APIDocument() []byte { return s.doc.JSON }
+
+func (s *Server) isAPI(path string) bool {
+	return path == s.cfg.APIBase || strings.HasPrefix(path, s.cfg.APIBase+"/")
+}
+
+// HTTPServer wraps the handler with timeouts.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{Addr: addr, Handler: s.Echo, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
+}
+
+// healthz reports whether Postgres and S3 answer.
+func (s *Server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	out := map[string]string{"status": "ok", "postgres": "ok", "s3": "ok"}
+	status := http.StatusOK
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		out["postgres"], out["status"], status = "unreachable", "degraded", http.StatusServiceUnavailable
+		s.deps.Log.Warn("healthz: postgres", "error", err)
+	}
+	if err := s.deps.Blob.Ping(ctx); err != nil {
+		out["s3"], out["status"], status = "unreachable", "degraded", http.StatusServiceUnavailable
+		s.deps.Log.Warn("healthz: s3", "error", err)
+	}
+	return c.JSON(status, out)
+}
