@@ -73,8 +73,13 @@ func translate(op string, err error) error {
 		return ErrNotFound
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return &Error{Code: EConflict, Message: "already exists"}
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return &Error{Code: EConflict, Message: "already exists"}
+		case "22021", "22P05": // invalid UTF-8, or NUL in text
+			return &Error{Code: EInvalid, Message: "text contains a character that cannot be stored (NUL or invalid UTF-8)"}
+		}
 	}
 	var e *Error
 	if errors.As(err, &e) {

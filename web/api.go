@@ -221,6 +221,9 @@ var errUnauthorized = store.Errorf(store.EUnauthorized, "Unauthorized")
 // clients) or, failing that, by Authorization: Bearer <upper-case hex>.
 func headerUser(r *http.Request) (string, error) {
 	if u := r.Header.Get("username"); u != "" {
+		if !storableText(u) {
+			return "", errUnauthorized
+		}
 		return u, nil
 	}
 	auth := r.Header.Get("Authorization")
@@ -232,10 +235,16 @@ func headerUser(r *http.Request) (string, error) {
 		return "", errUnauthorized
 	}
 	b, err := hex.DecodeString(token)
-	if err != nil || !utf8.Valid(b) {
+	if err != nil || !storableText(string(b)) {
 		return "", errUnauthorized
 	}
 	return string(b), nil
+}
+
+// storableText reports whether s is valid UTF-8 without NUL, as Postgres
+// text requires.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // guard enforces a route's permission for the resolved principal.
