@@ -36,7 +36,8 @@ type App struct {
 	// Secret is EASEL_SECRET or the generated one.
 	Secret []byte
 
-	pool    *pgxpool.Pool
+	pool          *pgxpool.Pool
+	stopFollowing context.CancelFunc
 	pg      *embedded.Postgres
 	gateway *embedded.S3Gateway
 }
@@ -99,9 +100,12 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 	if err := bootstrap(ctx, a.Store, cfg, out); err != nil {
 		return nil, err
 	}
-	if a.Policy, err = policy.New(ctx, a.pool); err != nil {
+	if a.Policy, err = policy.New(ctx, a.Store); err != nil {
 		return nil, err
 	}
+	followCtx, stopFollowing := context.WithCancel(context.Background())
+	a.stopFollowing = stopFollowing
+	go a.Policy.Follow(followCtx, log)
 	if cfg.APIKey != "" {
 		if err := seedServiceKey(ctx, a.Store, a.Policy, cfg.APIKey, log); err != nil {
 			return nil, err
@@ -161,6 +165,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 // Close releases everything, in reverse order of start.
 func (a *App) Close() {
+	if a.stopFollowing != nil {
+		a.stopFollowing()
+	}
 	if a.pool != nil {
 		a.pool.Close()
 	}

@@ -89,9 +89,15 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 		if err := store.CreateKey(ctx, tx, k, secrets.HashKey(secret)); err != nil {
 			return err
 		}
+		if err := policy.Changed(ctx, tx); err != nil {
+			return err
+		}
 		return store.Audit(ctx, tx, actor.Name(), "key.create", k.ID.String(), k.Name)
 	})
-	return secret, k, err
+	if err != nil {
+		return "", k, err
+	}
+	return secret, k, h.policy.Reload(ctx)
 }
 
 // List returns the keys actor may see: all with user:all, else its own.
@@ -104,7 +110,7 @@ func (h *Keys) List(ctx context.Context, actor policy.Principal) ([]store.APIKey
 
 // Revoke revokes a key: the owner's own, or any with user:all.
 func (h *Keys) Revoke(ctx context.Context, actor policy.Principal, id uuid.UUID) error {
-	return h.store.InTx(ctx, func(tx pgx.Tx) error {
+	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		k, err := store.FindKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -115,6 +121,13 @@ func (h *Keys) Revoke(ctx context.Context, actor policy.Principal, id uuid.UUID)
 		if err := store.RevokeKey(ctx, tx, id, h.store.Now()); err != nil {
 			return err
 		}
+		if err := policy.Changed(ctx, tx); err != nil {
+			return err
+		}
 		return store.Audit(ctx, tx, actor.Name(), "key.revoke", id.String(), k.Name)
 	})
+	if err != nil {
+		return err
+	}
+	return h.policy.Reload(ctx)
 }

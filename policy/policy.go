@@ -9,7 +9,6 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"easel/store"
 )
@@ -17,27 +16,36 @@ import (
 //go:embed model.conf
 var modelText string
 
-// Policy answers permission questions from casbin rules kept in Postgres.
-// Rules are written in the same transaction as the roles and users they
-// mirror (SyncRole, SyncUser, ...); Reload then swaps in a fresh enforcer,
-// so checks never take a lock.
+// Policy answers permission and identity questions from an in-memory
+// snapshot of the casbin rules, the live API keys and the user names. Rules
+// are written in the same transaction as the roles and users they mirror
+// (SyncRole, SyncUser, ...), which also notify every replica; Reload then
+// swaps in a fresh snapshot, so checks never take a lock or a round trip.
 type Policy struct {
+	store    *store.Store
 	adapter  *Adapter
-	enforcer atomic.Pointer[casbin.Enforcer]
+	snapshot atomic.Pointer[snapshot]
 	reload   sync.Mutex
 }
 
-// New loads the rules from pool.
-func New(ctx context.Context, pool *pgxpool.Pool) (*Policy, error) {
-	p := &Policy{adapter: NewAdapter(pool)}
+type snapshot struct {
+	enforcer *casbin.Enforcer
+	keys     map[string]store.APIKey // by secret hash
+	users    map[string]bool
+	memo     sync.Map // "subject\x00perm" → bool
+}
+
+// New loads the snapshot from s.
+func New(ctx context.Context, s *store.Store) (*Policy, error) {
+	p := &Policy{store: s, adapter: NewAdapter(s.Pool)}
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// Reload re-reads every rule from the database.
-func (p *Policy) Reload(_ context.Context) error {
+// Reload re-reads the rules, keys and users from the database.
+func (p *Policy) Reload(ctx context.Context) error {
 	p.reload.Lock()
 	defer p.reload.Unlock()
 	m, err := model.NewModelFromString(modelText)
@@ -56,8 +64,31 @@ func (p *Policy) Reload(_ context.Context) error {
 	if err := e.LoadPolicy(); err != nil {
 		return fmt.Errorf("casbin load: %w", err)
 	}
-	p.enforcer.Store(e)
+	keys, err := p.store.LiveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	names, err := p.store.UserNames(ctx)
+	if err != nil {
+		return err
+	}
+	users := make(map[string]bool, len(names))
+	for _, n := range names {
+		users[n] = true
+	}
+	p.snapshot.Store(&snapshot{enforcer: e, keys: keys, users: users})
 	return nil
+}
+
+// Key returns the live API key whose secret has this hash.
+func (p *Policy) Key(hash []byte) (store.APIKey, bool) {
+	k, ok := p.snapshot.Load().keys[string(hash)]
+	return k, ok
+}
+
+// UserExists reports whether a user of this name exists.
+func (p *Policy) UserExists(name string) bool {
+	return p.snapshot.Load().users[name]
 }
 
 // Can reports whether pr holds perm ("resource:action"; a held
@@ -69,8 +100,15 @@ func (p *Policy) Can(pr Principal, perm string) bool {
 	if pr.Username == "" {
 		return false
 	}
-	ok, err := p.enforcer.Load().Enforce(userSubject(pr.Username), perm)
-	return err == nil && ok
+	snap := p.snapshot.Load()
+	memoKey := pr.Username + "\x00" + perm
+	if v, ok := snap.memo.Load(memoKey); ok {
+		return v.(bool)
+	}
+	ok, err := snap.enforcer.Enforce(userSubject(pr.Username), perm)
+	allowed := err == nil && ok
+	snap.memo.Store(memoKey, allowed)
+	return allowed
 }
 
 // Require returns a forbidden error naming perm when pr does not hold it.
@@ -89,8 +127,24 @@ func Denied(pr Principal, perm string) error {
 func userSubject(name string) string { return "u:" + name }
 func roleSubject(name string) string { return "r:" + name }
 
+// changesChannel is the Postgres channel on which writers tell every
+// replica to reload its snapshot.
+const changesChannel = "easel_directory"
+
+// Changed tells every replica, when db's transaction commits, that users,
+// roles or keys changed.
+func Changed(ctx context.Context, db store.DBTX) error {
+	if _, err := db.Exec(ctx, `NOTIFY `+changesChannel); err != nil {
+		return fmt.Errorf("notify change: %w", err)
+	}
+	return nil
+}
+
 // SyncRole rewrites the casbin rules of one role inside db.
 func SyncRole(ctx context.Context, db store.DBTX, role string, perms []string) error {
+	if err := Changed(ctx, db); err != nil {
+		return err
+	}
 	if _, err := db.Exec(ctx, `DELETE FROM casbin_rule WHERE ptype = 'p' AND v0 = $1`, roleSubject(role)); err != nil {
 		return fmt.Errorf("sync role: %w", err)
 	}
@@ -104,6 +158,9 @@ func SyncRole(ctx context.Context, db store.DBTX, role string, perms []string) e
 
 // SyncUser rewrites the role grants of one user inside db.
 func SyncUser(ctx context.Context, db store.DBTX, user string, roles []string) error {
+	if err := Changed(ctx, db); err != nil {
+		return err
+	}
 	if _, err := db.Exec(ctx, `DELETE FROM casbin_rule WHERE ptype = 'g' AND v0 = $1`, userSubject(user)); err != nil {
 		return fmt.Errorf("sync user: %w", err)
 	}
@@ -117,6 +174,9 @@ func SyncUser(ctx context.Context, db store.DBTX, user string, roles []string) e
 
 // DropRoles removes the rules of deleted roles and every grant of them.
 func DropRoles(ctx context.Context, db store.DBTX, roles []string) error {
+	if err := Changed(ctx, db); err != nil {
+		return err
+	}
 	subjects := make([]string, len(roles))
 	for i, r := range roles {
 		subjects[i] = roleSubject(r)
@@ -132,6 +192,9 @@ func DropRoles(ctx context.Context, db store.DBTX, roles []string) error {
 
 // DropUsers removes the grants of deleted users.
 func DropUsers(ctx context.Context, db store.DBTX, users []string) error {
+	if err := Changed(ctx, db); err != nil {
+		return err
+	}
 	subjects := make([]string, len(users))
 	for i, u := range users {
 		subjects[i] = userSubject(u)

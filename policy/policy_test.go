@@ -27,7 +27,7 @@ func TestCanFollowsRolesInTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.New(ctx, pool)
+	p, err := policy.New(ctx, store.New(pool))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestAdapterRoundTrip(t *testing.T) {
 	if err := a.RemovePolicy("p", "p", []string{"r:x", "role:list"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.New(context.Background(), pool)
+	p, err := policy.New(context.Background(), store.New(pool))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,3 +98,22 @@ func (s *Store) CountLiveKeys(ctx context.Context) (int, error) {
 	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n)
 	return n, translate("count keys", err)
 }
+
+// LiveKeys returns every key that is not revoked, keyed by its secret's hash.
+func (s *Store) LiveKeys(ctx context.Context) (map[string]APIKey, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT hash, `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL`)
+	if err != nil {
+		return nil, translate("live keys", err)
+	}
+	defer rows.Close()
+	out := map[string]APIKey{}
+	for rows.Next() {
+		var hash []byte
+		var k APIKey
+		if err := rows.Scan(&hash, &k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt); err != nil {
+			return nil, translate("live keys", err)
+		}
+		out[string(hash)] = k
+	}
+	return out, translate("live keys", rows.Err())
+}

@@ -153,3 +153,21 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, translate("count users", err)
 }
+
+// UserNames returns every user name.
+func (s *Store) UserNames(ctx context.Context) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT username FROM users`)
+	if err != nil {
+		return nil, translate("user names", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, translate("user names", err)
+		}
+		out = append(out, n)
+	}
+	return out, translate("user names", rows.Err())
+}

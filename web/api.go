@@ -75,12 +75,9 @@ func (s *Server) requireKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if secret == "" {
 			return errNoKey
 		}
-		k, err := s.deps.Store.FindKeyByHash(c.Request().Context(), secrets.HashKey(secret))
-		if errors.Is(err, store.ErrNotFound) {
+		k, ok := s.deps.Policy.Key(secrets.HashKey(secret))
+		if !ok {
 			return errNoKey
-		}
-		if err != nil {
-			return err
 		}
 		c.Set("api_key", k)
 		return next(c)
@@ -196,13 +193,11 @@ func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted 
 		}
 		return policy.Principal{Service: true}, nil
 	}
-	if _, err := s.deps.Store.FindUser(c.Request().Context(), asserted); errors.Is(err, store.ErrNotFound) {
+	if !s.deps.Policy.UserExists(asserted) {
 		if fromBody && isBootstrapOf(body, asserted) {
 			return policy.Principal{Service: true}, nil
 		}
 		return policy.Principal{}, errUnauthorized
-	} else if err != nil {
-		return policy.Principal{}, err
 	}
 	return policy.User(asserted), nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -45,14 +44,9 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if name != "" {
-			if _, err := s.deps.Store.FindUser(c.Request().Context(), name); err == nil {
-				p := policy.User(name)
-				c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), p)))
-				c.Set("user", name)
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if name != "" && s.deps.Policy.UserExists(name) {
+			c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), policy.User(name))))
+			c.Set("user", name)
 		}
 		return next(c)
 	}
