@@ -38,8 +38,8 @@ type App struct {
 
 	pool          *pgxpool.Pool
 	stopFollowing context.CancelFunc
-	pg      *embedded.Postgres
-	gateway *embedded.S3Gateway
+	pg            *embedded.Postgres
+	gateway       *embedded.S3Gateway
 }
 
 // Open starts what cfg asks for (embedded Postgres and S3 when no external

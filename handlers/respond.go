@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,7 +34,13 @@ func Respond(c echo.Context, status int, data any, message string) error {
 	if message == "" {
 		message = defaultMessages[status]
 	}
-	return c.JSON(status, Envelope{StatusCode: status, Data: data, Message: message})
+	body, err := json.Marshal(Envelope{StatusCode: status, Data: data, Message: message})
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	// One write with a length: no chunked encoding for larger lists.
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.JSONBlob(status, body)
 }
 
 // decodeBody decodes the (already schema-validated) JSON body into v.

@@ -39,7 +39,8 @@ func (h *Users) ListAPI(c echo.Context) error {
 		if reveal {
 			pw = h.RevealPassword(u)
 		}
-		out.Users[i] = userItem{Username: u.Username, Roles: u.Roles, Creator: u.Creator, Permissions: u.Permissions, Password: pw}
+		out.Users[i] = userItem{Username: u.Username, Roles: u.Roles, Creator: u.Creator,
+			Permissions: h.policy.PermissionsOf(u.Roles), Password: pw}
 	}
 	return Respond(c, http.StatusOK, out, "")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -32,6 +34,7 @@ type snapshot struct {
 	enforcer *casbin.Enforcer
 	keys     map[string]store.APIKey // by secret hash
 	users    map[string]bool
+	roles    map[string][]string // role name → permissions
 	memo     sync.Map // "subject\x00perm" → bool
 }
 
@@ -76,7 +79,17 @@ func (p *Policy) Reload(ctx context.Context) error {
 	for _, n := range names {
 		users[n] = true
 	}
-	p.snapshot.Store(&snapshot{enforcer: e, keys: keys, users: users})
+	rules, err := e.GetPolicy()
+	if err != nil {
+		return fmt.Errorf("casbin rules: %w", err)
+	}
+	roles := map[string][]string{}
+	for _, rule := range rules {
+		if role, ok := strings.CutPrefix(rule[0], roleSubject("")); ok && len(rule) > 1 {
+			roles[role] = append(roles[role], rule[1])
+		}
+	}
+	p.snapshot.Store(&snapshot{enforcer: e, keys: keys, users: users, roles: roles})
 	return nil
 }
 
@@ -84,6 +97,18 @@ func (p *Policy) Reload(ctx context.Context) error {
 func (p *Policy) Key(hash []byte) (store.APIKey, bool) {
 	k, ok := p.snapshot.Load().keys[string(hash)]
 	return k, ok
+}
+
+// PermissionsOf returns the de-duplicated union of the permissions of the
+// named roles, sorted in byte order; roles that do not exist add nothing.
+func (p *Policy) PermissionsOf(roles []string) []string {
+	snap := p.snapshot.Load()
+	out := []string{}
+	for _, r := range roles {
+		out = append(out, snap.roles[r]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // UserExists reports whether a user of this name exists.

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,9 @@ func TestCanFollowsRolesInTheDatabase(t *testing.T) {
 		if got := p.Can(tc.who, tc.perm); got != tc.want {
 			t.Errorf("Can(%+v, %s) = %v, want %v", tc.who, tc.perm, got, tc.want)
 		}
+	}
+	if got, want := p.PermissionsOf([]string{"ops", "missing", "ops"}), []string{"checkpoint:list", "user:all"}; !slices.Equal(got, want) {
+		t.Errorf("PermissionsOf = %v, want %v", got, want)
 	}
 	// Rules change in the database; Reload picks them up.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return policy.DropRoles(ctx, tx, []string{"ops"}) })

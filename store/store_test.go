@@ -55,8 +55,13 @@ func TestUsersAndRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Sorted in byte order (upper case first), de-duplicated, missing roles ignored.
-	if want := []string{"Train:all", "role:all", "user:list"}; !cmp.Equal(u.Permissions, want) {
-		t.Errorf("permissions = %v, want %v", u.Permissions, want)
+	var perms []string
+	mustTx(t, s, func(tx pgx.Tx) error {
+		perms, err = store.PermissionsOfRoles(ctx, tx, u.Roles)
+		return err
+	})
+	if want := []string{"Train:all", "role:all", "user:list"}; !cmp.Equal(perms, want) {
+		t.Errorf("permissions = %v, want %v", perms, want)
 	}
 	if !u.CreatedAt.Equal(now) {
 		t.Errorf("created_at = %v, want %v", u.CreatedAt, now)

@@ -14,9 +14,7 @@ type User struct {
 	// opt-in password reveal; nil when not kept.
 	PasswordSealed []byte
 	Roles          []string
-	// Permissions is the sorted union of the permissions of Roles (read only).
-	Permissions []string
-	CreatedAt   time.Time
+	CreatedAt      time.Time
 	UpdatedAt   time.Time
 }
 
@@ -41,22 +39,22 @@ type UserUpsert struct {
 	PasswordSealed []byte
 }
 
-const userColumns = `u.username, u.creator, u.password_hash, u.password_sealed, u.roles,
-	COALESCE((SELECT array_agg(DISTINCT p COLLATE "C" ORDER BY p COLLATE "C")
-	          FROM roles r, unnest(r.permissions) AS p WHERE r.name = ANY (u.roles)), '{}'),
-	u.created_at, u.updated_at`
+const userColumns = `u.username, u.creator, u.password_hash, u.password_sealed, u.roles, u.created_at, u.updated_at`
+
+// listedUserColumns leave out the password hash, which no list shows.
+const listedUserColumns = `u.username, u.creator, '', u.password_sealed, u.roles, u.created_at, u.updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	err := row.Scan(&u.Username, &u.Creator, &u.PasswordHash, &u.PasswordSealed, &u.Roles,
-		&u.Permissions, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.Username, &u.Creator, &u.PasswordHash, &u.PasswordSealed, &u.Roles, &u.CreatedAt, &u.UpdatedAt)
 	return u, err
 }
 
-// ListUsers returns the users matching f ordered by username (byte order).
+// ListUsers returns the users matching f ordered by username (byte order),
+// without their password hashes.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	rows, err := s.Pool.Query(ctx, `
-		SELECT `+userColumns+` FROM users u
+		SELECT `+listedUserColumns+` FROM users u
 		WHERE ($1 = '' OR u.username = $1)
 		  AND ($2 = '' OR u.creator = $2 OR u.username = $2)
 		  AND ($3 = '' OR u.username = $3)
