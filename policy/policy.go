@@ -35,7 +35,7 @@ type snapshot struct {
 	keys     map[string]store.APIKey // by secret hash
 	users    map[string]bool
 	roles    map[string][]string // role name → permissions
-	memo     sync.Map // "subject\x00perm" → bool
+	memo     sync.Map            // "subject\x00perm" → bool
 }
 
 // New loads the snapshot from s.

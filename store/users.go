@@ -15,7 +15,7 @@ type User struct {
 	PasswordSealed []byte
 	Roles          []string
 	CreatedAt      time.Time
-	UpdatedAt   time.Time
+	UpdatedAt      time.Time
 }
 
 // UserFilter narrows ListUsers. Zero values mean "no restriction".
