@@ -15,11 +15,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"easel/blob"
 	"easel/embedded"
+	"easel/jobs"
 	"easel/migrations"
+	"easel/netguard"
 	"easel/policy"
 	"easel/store"
 	"easel/web"
@@ -33,6 +37,7 @@ type App struct {
 	Policy *policy.Policy
 	Blob   *blob.Client
 	Web    *web.Server
+	River  *river.Client[pgx.Tx]
 	// Secret is EASEL_SECRET or the generated one.
 	Secret []byte
 
@@ -59,9 +64,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.Blob, err = a.openBlob(ctx); err != nil {
 		return nil, err
 	}
+	urls := netguard.Policy{AllowPrivate: cfg.AllowPrivate}
+	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, Log: log,
+		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL}})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("start jobs: %w", err)
+	}
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
 		RevealPasswords: cfg.RevealPasswords},
-		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Log: log})
+		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Jobs: a.River, URLs: urls, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +179,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 // Close releases everything, in reverse order of start.
 func (a *App) Close() {
+	if a.River != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := a.River.Stop(stopCtx); err != nil {
+			a.Log.Warn("jobs did not stop in time", "error", err)
+		}
+		cancel()
+	}
 	if a.stopFollowing != nil {
 		a.stopFollowing()
 	}

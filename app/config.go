@@ -4,29 +4,34 @@ package app
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the whole process configuration, read from the environment.
 type Config struct {
-	Addr            string // EASEL_ADDR
-	DatabaseURL     string // DATABASE_URL; empty: private cluster under DataDir/pg
-	DataDir         string // EASEL_DATA_DIR
-	S3Endpoint      string // EASEL_S3_ENDPOINT; empty: embedded versitygw, "aws": Amazon S3
-	S3Bucket        string // EASEL_S3_BUCKET
-	S3PublicURL     string // EASEL_S3_PUBLIC_URL
-	S3AccessKey     string // EASEL_S3_ACCESS_KEY (else the AWS credential chain)
-	S3SecretKey     string // EASEL_S3_SECRET_KEY
-	S3GatewayBin    string // EASEL_S3GW_BIN
-	Region          string // AWS_REGION
-	APIBase         string // EASEL_API_BASE
-	APIVersion      string // EASEL_API_VERSION
-	AdminUser       string // EASEL_ADMIN_USER
-	AdminPassword   string // EASEL_ADMIN_PASSWORD
-	APIKey          string // EASEL_API_KEY
-	Secret          string // EASEL_SECRET; empty: generated, kept in DataDir
-	RevealPasswords bool   // EASEL_ESD_REVEAL_PASSWORDS
-	LogFormat       string // EASEL_LOG_FORMAT: json (default) or text
+	Addr            string        // EASEL_ADDR
+	DatabaseURL     string        // DATABASE_URL; empty: private cluster under DataDir/pg
+	DataDir         string        // EASEL_DATA_DIR
+	S3Endpoint      string        // EASEL_S3_ENDPOINT; empty: embedded versitygw, "aws": Amazon S3
+	S3Bucket        string        // EASEL_S3_BUCKET
+	S3PublicURL     string        // EASEL_S3_PUBLIC_URL
+	S3AccessKey     string        // EASEL_S3_ACCESS_KEY (else the AWS credential chain)
+	S3SecretKey     string        // EASEL_S3_SECRET_KEY
+	S3GatewayBin    string        // EASEL_S3GW_BIN
+	Region          string        // AWS_REGION
+	APIBase         string        // EASEL_API_BASE
+	APIVersion      string        // EASEL_API_VERSION
+	AdminUser       string        // EASEL_ADMIN_USER
+	AdminPassword   string        // EASEL_ADMIN_PASSWORD
+	APIKey          string        // EASEL_API_KEY
+	Secret          string        // EASEL_SECRET; empty: generated, kept in DataDir
+	RevealPasswords bool          // EASEL_ESD_REVEAL_PASSWORDS
+	LogFormat       string        // EASEL_LOG_FORMAT: json (default) or text
+	AllowPrivate    bool          // EASEL_ALLOW_PRIVATE_URLS
+	MaxModelBytes   int64         // EASEL_MAX_MODEL_BYTES
+	UploadTTL       time.Duration // EASEL_UPLOAD_TTL
 }
 
 // Setting documents one environment variable (the README's table).
@@ -53,6 +58,9 @@ var Settings = []Setting{
 	{"EASEL_SECRET", "(generated in the data dir)", "session signing and encryption key; set it when running several replicas"},
 	{"EASEL_ESD_REVEAL_PASSWORDS", "0", "1 keeps an encrypted copy of passwords so GET /users?show_password=True can return them (ESD 1.4.0 WebUI login table)"},
 	{"EASEL_LOG_FORMAT", "json", "json or text"},
+	{"EASEL_ALLOW_PRIVATE_URLS", "0", "1 lets URL imports reach loopback, private and link-local addresses (off: SSRF protection)"},
+	{"EASEL_MAX_MODEL_BYTES", "53687091200 (50 GiB)", "largest model file a URL import accepts"},
+	{"EASEL_UPLOAD_TTL", "168h", "how long an unfinished browser upload may stay before it is aborted and removed"},
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -84,6 +92,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:       get("EASEL_LOG_FORMAT", "json"),
 	}
 	var err error
+	c.AllowPrivate = getenv("EASEL_ALLOW_PRIVATE_URLS") == "1"
+	if c.MaxModelBytes, err = strconv.ParseInt(get("EASEL_MAX_MODEL_BYTES", "53687091200"), 10, 64); err != nil || c.MaxModelBytes < 1 {
+		return c, fmt.Errorf("EASEL_MAX_MODEL_BYTES must be a positive number of bytes")
+	}
+	if c.UploadTTL, err = time.ParseDuration(get("EASEL_UPLOAD_TTL", "168h")); err != nil || c.UploadTTL <= 0 {
+		return c, fmt.Errorf("EASEL_UPLOAD_TTL must be a positive duration such as 168h")
+	}
 	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
 		return c, fmt.Errorf("EASEL_DATA_DIR: %w", err)
 	}

@@ -31,13 +31,22 @@ var errMissingToken = errors.New("missing authentication token")
 // addAPI registers r under the base path behind the checks, in the
 // contract's order: key → body validation → identity → permission.
 func (s *Server) addAPI(r apiRoute) {
-	path := s.cfg.APIBase + r.path
-	if r.path == "/" {
-		path = s.cfg.APIBase + "/"
-	}
+	path := s.cfg.APIBase + echoPath(r.path)
 	schema := s.doc.bodies[r.method+" "+r.path]
 	s.guards[r.method+" "+path] = r.guard
 	s.Echo.Add(r.method, path, r.handler, s.apiHeaders, s.requireKey, s.validateBody(schema), s.identify(r), s.guard(r.guard))
+}
+
+// echoPath turns OpenAPI path templates ("/checkpoints/{id}") into echo's
+// ("/checkpoints/:id").
+func echoPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
+			parts[i] = ":" + part[1:len(part)-1]
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // apiHeaders adds ESD's version and CORS headers.
@@ -184,7 +193,7 @@ func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted 
 	body, _ := c.Get("body").(map[string]any)
 	fromBody := false
 	if asserted == "" && r.bodyUser != "" {
-		asserted, _ = body[r.bodyUser].(string)
+		asserted = bodyString(body, r.bodyUser)
 		fromBody = asserted != ""
 	}
 	if asserted == "" {
@@ -200,6 +209,21 @@ func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted 
 		return policy.Principal{}, errUnauthorized
 	}
 	return policy.User(asserted), nil
+}
+
+// bodyString returns the string at a dotted path ("params.creator") of a
+// decoded JSON body, "" when absent or not a string.
+func bodyString(body map[string]any, path string) string {
+	var cur any = body
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = m[k]
+	}
+	s, _ := cur.(string)
+	return s
 }
 
 // isBootstrapOf reports whether body is ESD's POST /users {"initial": true}

@@ -35,6 +35,10 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodGet, path: "/users", guard: policy.SignedIn, handler: h.users.ListAPI, onBehalf: true},
 		{method: http.MethodPost, path: "/users", guard: policy.Need("user:create"), handler: h.users.CreateAPI, bodyUser: "creator"},
 		{method: http.MethodDelete, path: "/users", guard: policy.Need("user:create"), handler: h.users.DeleteAPI},
+		{method: http.MethodGet, path: "/checkpoints", guard: policy.Need("checkpoint:list"), handler: h.checkpoints.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/checkpoints", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.CreateAPI, bodyUser: "params.creator", onBehalf: true},
+		{method: http.MethodPut, path: "/checkpoints/{id}", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.UpdateAPI},
+		{method: http.MethodDelete, path: "/checkpoints", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.DeleteAPI},
 	}
 }
 

@@ -82,6 +82,18 @@ func validateSchema(schema map[string]any, v any) []string {
 				}
 			}
 		}
+		if extra, ok := schema["additionalProperties"].(map[string]any); ok {
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				if _, declared := props[k]; !declared {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				errs = append(errs, validateSchema(extra, x[k])...)
+			}
+		}
 	}
 	return errs
 }

@@ -14,6 +14,7 @@ import (
 
 	"easel/blob"
 	"easel/handlers"
+	"easel/netguard"
 	"easel/policy"
 	"easel/secrets"
 	"easel/static"
@@ -34,6 +35,8 @@ type Deps struct {
 	Store  *store.Store
 	Policy *policy.Policy
 	Blob   *blob.Client
+	Jobs   handlers.JobInserter
+	URLs   netguard.Policy
 	Log    *slog.Logger
 }
 
@@ -67,9 +70,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover())
 
 	h := handlerSet{
-		users: handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),
-		roles: handlers.NewRoles(d.Store, d.Policy, d.Log),
-		keys:  handlers.NewKeys(d.Store, d.Policy, d.Log),
+		users:       handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),
+		roles:       handlers.NewRoles(d.Store, d.Policy, d.Log),
+		keys:        handlers.NewKeys(d.Store, d.Policy, d.Log),
+		checkpoints: handlers.NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
 	}
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys)
@@ -85,11 +89,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 }
 
 type handlerSet struct {
-	users     *handlers.Users
-	roles     *handlers.Roles
-	keys      *handlers.Keys
-	auth      *handlers.Auth
-	dashboard *handlers.Dashboard
+	users       *handlers.Users
+	roles       *handlers.Roles
+	keys        *handlers.Keys
+	checkpoints *handlers.Checkpoints
+	auth        *handlers.Auth
+	dashboard   *handlers.Dashboard
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".

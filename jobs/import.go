@@ -1,0 +1,176 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"easel/netguard"
+	"easel/store"
+)
+
+// ImportArgs downloads a checkpoint's source URL into the store.
+type ImportArgs struct {
+	CheckpointID uuid.UUID `json:"checkpoint_id"`
+}
+
+// Kind names the job in River.
+func (ImportArgs) Kind() string { return "checkpoint_import" }
+
+// InsertOpts: a few attempts, since a download can fail half-way.
+func (ImportArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 4} }
+
+// importTimeout bounds one download attempt; importStall ends one that
+// receives nothing for this long.
+const (
+	importTimeout = 6 * time.Hour
+	importStall   = 2 * time.Minute
+)
+
+type importWorker struct {
+	river.WorkerDefaults[ImportArgs]
+	d Deps
+}
+
+func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return importTimeout }
+
+// permanent marks an import failure that retrying cannot fix.
+type permanent struct{ msg string }
+
+func (p permanent) Error() string { return p.msg }
+
+func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
+	c, err := store.FindCheckpoint(ctx, w.d.Store.Pool, job.Args.CheckpointID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Status != store.CheckpointInitial) {
+		return nil // deleted meanwhile, or finished by an earlier attempt
+	}
+	if err != nil {
+		return err
+	}
+	err = w.download(ctx, c)
+	var perm permanent
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perm) || job.Attempt >= job.MaxAttempts:
+		w.d.Log.Warn("checkpoint import failed", "checkpoint", c.ID, "url", RedactURL(c.SourceURL), "error", err)
+		if ferr := w.fail(context.WithoutCancel(ctx), c, err); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	}
+	w.d.Log.Info("checkpoint import will retry", "checkpoint", c.ID, "attempt", job.Attempt, "error", err)
+	return err
+}
+
+func (w *importWorker) fail(ctx context.Context, c store.Checkpoint, cause error) error {
+	status, msg := store.CheckpointFailed, cause.Error()
+	return store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{Status: &status, Error: &msg}, w.d.Store.Now())
+}
+
+// download streams the source into the checkpoint's object: never the
+// whole file in memory or on disk.
+func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
+	key := strings.TrimPrefix(c.S3Location, "s3://"+w.d.Blob.Bucket+"/") + "/" + c.Names[0]
+	// A previous attempt killed half-way may have left an open upload.
+	if _, err := w.d.Blob.DeletePrefix(ctx, key); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.SourceURL, nil)
+	if err != nil {
+		return permanent{fmt.Sprintf("invalid URL: %v", err)}
+	}
+	res, err := w.d.Cfg.URLs.Client(0).Do(req)
+	if err != nil {
+		if errors.Is(err, netguard.ErrBlocked) || errors.Is(err, netguard.ErrTooManyRedirects) {
+			var blocked *netguard.BlockedError
+			if errors.As(err, &blocked) {
+				return permanent{blocked.Msg}
+			}
+			return permanent{err.Error()}
+		}
+		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		msg := fmt.Sprintf("the server answered %s", res.Status)
+		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
+			return errors.New(msg)
+		}
+		return permanent{msg}
+	}
+	limit := w.d.Cfg.MaxModelBytes
+	if res.ContentLength > limit {
+		return permanent{tooLarge(res.ContentLength, limit)}
+	}
+	now := w.d.Store.Now()
+	if res.ContentLength >= 0 {
+		total := res.ContentLength
+		zero := int64(0)
+		if err := store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{TotalBytes: &total, ProgressBytes: &zero}, now); err != nil {
+			return err
+		}
+	}
+	body := &guardedReader{r: res.Body, limit: limit, stall: time.AfterFunc(importStall, func() {
+		cancel(errors.New("the download stalled: nothing received for " + importStall.String()))
+	})}
+	defer body.stall.Stop()
+	result, err := w.d.Blob.Upload(ctx, key, body, w.d.Cfg.PartSize, func(done int64) {
+		_ = store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{ProgressBytes: &done}, w.d.Store.Now())
+	})
+	switch {
+	case body.exceeded:
+		return permanent{tooLarge(body.n, limit)}
+	case err != nil && context.Cause(ctx) != nil && ctx.Err() != nil:
+		return context.Cause(ctx)
+	case err != nil:
+		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
+	}
+	active := store.CheckpointActive
+	return store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{Status: &active,
+		Size: &result.Size, SHA256: &result.SHA256, ProgressBytes: &result.Size, TotalBytes: &result.Size}, w.d.Store.Now())
+}
+
+func tooLarge(n, limit int64) string {
+	return fmt.Sprintf("the file is larger than the limit of %d bytes (EASEL_MAX_MODEL_BYTES); %d bytes or more were offered", limit, n)
+}
+
+// redactErr keeps credentials in the URL out of error texts.
+func redactErr(err error, raw string) error {
+	red := RedactURL(raw)
+	if red == raw {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), raw, red))
+}
+
+// guardedReader counts bytes, fails past limit and resets the stall timer
+// on every read.
+type guardedReader struct {
+	r        io.Reader
+	n, limit int64
+	exceeded bool
+	stall    *time.Timer
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if n > 0 {
+		g.stall.Reset(importStall)
+	}
+	if g.n > g.limit {
+		g.exceeded = true
+		return n, errors.New("file too large")
+	}
+	return n, err
+}

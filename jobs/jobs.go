@@ -1,0 +1,75 @@
+// Package jobs holds Easel's background work on River: checkpoint URL
+// imports, renames, object clean-ups and the periodic clean-up of
+// abandoned uploads.
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"easel/blob"
+	"easel/netguard"
+	"easel/store"
+)
+
+// Config tunes the jobs.
+type Config struct {
+	// MaxModelBytes caps one imported file (EASEL_MAX_MODEL_BYTES).
+	MaxModelBytes int64
+	// URLs is the SSRF policy of imports (EASEL_ALLOW_PRIVATE_URLS).
+	URLs netguard.Policy
+	// UploadTTL is how long an unfinished browser upload may stay
+	// (EASEL_UPLOAD_TTL).
+	UploadTTL time.Duration
+	// PartSize of streamed imports (0: the blob default).
+	PartSize int64
+}
+
+// Deps are what the workers use.
+type Deps struct {
+	Store *store.Store
+	Blob  *blob.Client
+	Log   *slog.Logger
+	Cfg   Config
+}
+
+// NewClient returns a River client with every worker and periodic job.
+func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &importWorker{d: d})
+	river.AddWorker(workers, &renameWorker{d: d})
+	river.AddWorker(workers, &deletePrefixWorker{d: d})
+	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers: workers,
+		Logger:  d.Log.With("component", "river"),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return client, nil
+}
+
+// RedactURL drops the user information (credentials) from a URL for
+// display and logs; unparsable input is returned as "(invalid URL)".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.User = nil
+	return u.String()
+}
