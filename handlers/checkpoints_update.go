@@ -36,10 +36,10 @@ type ChangeOutcome int
 
 // Outcomes of Change.
 const (
-	Unchanged      ChangeOutcome = iota // nothing asked
-	StatusChanged                       // 200 with the previous state
-	NameUnchanged                       // 200 "no need to update"
-	RenameStarted                       // 202 "rename is processing, please wait"
+	Unchanged     ChangeOutcome = iota // nothing asked
+	StatusChanged                      // 200 with the previous state
+	NameUnchanged                      // 200 "no need to update"
+	RenameStarted                      // 202 "rename is processing, please wait"
 )
 
 // settableStatuses are the statuses a client may set.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -26,4 +27,46 @@ func cssEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// initial is the avatar letter of a user name.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
+}
+
+func statusCode(status int) string {
+	if status == 0 {
+		return ""
+	}
+	return strconv.Itoa(status)
+}
+
+// errorHint is the next step the error page suggests for a status.
+func errorHint(status int) string {
+	switch {
+	case status == 403:
+		return "None of your roles grants this. Ask an administrator if you need it."
+	case status == 404:
+		return "Check the address, or start again from the dashboard."
+	case status == 429:
+		return "Wait a moment, then try again."
+	case status >= 500:
+		return "If it keeps happening, tell whoever runs this Easel."
+	}
+	return ""
+}
+
+// lockedAny reports whether the matrix has a permission the actor cannot grant.
+func lockedAny(f RoleForm) bool {
+	for _, r := range f.Resources {
+		for _, a := range f.Actions {
+			if !f.Grantable[r+":"+a] {
+				return true
+			}
+		}
+	}
+	return false
 }
