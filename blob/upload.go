@@ -176,11 +176,19 @@ func (c *Client) uploadParts(ctx context.Context, key, uploadID string, r io.Rea
 }
 
 // readPart fills buf from r and returns how many bytes it read: len(buf),
-// or less only when r is exhausted. Other read errors are returned.
+// or less only when r is exhausted (io.EOF). Any other read error,
+// including io.ErrUnexpectedEOF from a truncated source, is returned.
 func readPart(r io.Reader, buf []byte) (int, error) {
-	n, err := io.ReadFull(r, buf)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		err = nil
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
 	}
-	return n, err
+	return n, nil
 }
