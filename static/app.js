@@ -5,7 +5,10 @@ document.addEventListener("click", (ev) => {
   const field = document.querySelector(btn.dataset.copy);
   if (!field) return;
   field.select();
-  const done = () => { btn.textContent = "Copied"; setTimeout(() => (btn.textContent = "Copy"), 1500); };
+  const done = () => {
+    btn.textContent = "Copied ✓";
+    setTimeout(() => (btn.textContent = "Copy"), 1500);
+  };
   if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => { document.execCommand("copy"); done(); });
   else { document.execCommand("copy"); done(); }
 });

@@ -140,7 +140,10 @@ func TestCheckpointUploadThroughPresignedParts(t *testing.T) {
 	}
 	s.MustCall(t, 202, "PUT", "/checkpoints/"+id, admin, map[string]any{"name": "renamed.safetensors"})
 	newKey := strings.TrimSuffix(key, "style.safetensors") + "renamed.safetensors"
-	waitFor(t, "renamed object", func() bool { n, err := s.App.Blob.Head(t.Context(), newKey); return err == nil && n == int64(len(whole)) })
+	waitFor(t, "renamed object", func() bool {
+		n, err := s.App.Blob.Head(t.Context(), newKey)
+		return err == nil && n == int64(len(whole))
+	})
 	waitFor(t, "old object gone", func() bool { _, err := s.App.Blob.Head(t.Context(), key); return err != nil })
 
 	// Delete frees the name at once and removes the objects.

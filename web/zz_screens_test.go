@@ -22,7 +22,7 @@ func TestZZScreens(t *testing.T) {
 		t.Skip("set SHOTS")
 	}
 	_ = os.MkdirAll(dir, 0o755)
-	b := newBrowser(t, 150*time.Second)
+	b := newBrowser(t, 300*time.Second)
 	s := testenv.NewServer(t)
 	acceptDialogs(b.ctx)
 
@@ -46,6 +46,7 @@ func TestZZScreens(t *testing.T) {
 			name += "-dark"
 		}
 		b.do("settle "+name, chromedp.Sleep(400*time.Millisecond))
+		t.Logf("%s shot %s", time.Now().Format("15:04:05"), name)
 		png := run(b, "shot "+name, chromedp.FullScreenshot(100))
 		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
@@ -116,7 +117,7 @@ func TestZZScreens(t *testing.T) {
 		chromedp.WaitVisible(tid("key-secret-box")),
 		chromedp.Sleep(300*time.Millisecond),
 	)
-	b.do("key revoke", chromedp.Evaluate[chromedp.Void](`(() => { const rows = document.querySelectorAll('#keys-body tr'); rows[rows.length-1].querySelector('button').click(); })()`),
+	b.do("key revoke", chromedp.Evaluate[chromedp.Void](`(() => { const rows = document.querySelectorAll('#keys-body tr'); [...rows].find(r => r.textContent.includes('nightly batch')).querySelector('button').click(); })()`),
 		chromedp.Sleep(800*time.Millisecond))
 
 	for _, d := range []bool{false, true} {
@@ -166,6 +167,7 @@ func TestZZScreens(t *testing.T) {
 		shot("08-404")
 	}
 	scheme(false)
+	b.do("home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(tid("logout")))
 
 	// bob: role:create but not everything: disabled matrix cells.
 	b.logout()
