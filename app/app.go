@@ -21,6 +21,7 @@ import (
 
 	"easel/blob"
 	"easel/embedded"
+	"easel/gpu"
 	"easel/jobs"
 	"easel/migrations"
 	"easel/netguard"
@@ -38,6 +39,7 @@ type App struct {
 	Blob   *blob.Client
 	Web    *web.Server
 	River  *river.Client[pgx.Tx]
+	GPU    *gpu.Registry
 	// Secret is EASEL_SECRET or the generated one.
 	Secret []byte
 
@@ -65,8 +67,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, err
 	}
 	urls := netguard.Policy{AllowPrivate: cfg.AllowPrivate}
-	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, Log: log,
-		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL}})
+	if a.GPU, err = a.openGPU(ctx); err != nil {
+		return nil, err
+	}
+	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
+		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
+			ReconcileEvery: cfg.ReconcileEvery}})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +81,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
 		RevealPasswords: cfg.RevealPasswords},
-		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Jobs: a.River, URLs: urls, Log: log})
+		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	AllowPrivate    bool          // EASEL_ALLOW_PRIVATE_URLS
 	MaxModelBytes   int64         // EASEL_MAX_MODEL_BYTES
 	UploadTTL       time.Duration // EASEL_UPLOAD_TTL
+	WebUIPools      string        // EASEL_WEBUI_POOLS
+	SageMakerRole   string        // EASEL_SAGEMAKER_ROLE_ARN
+	SageMakerImage  string        // EASEL_SAGEMAKER_IMAGE
+	ReconcileEvery  time.Duration // EASEL_RECONCILE_INTERVAL
 }
 
 // Setting documents one environment variable (the README's table).
@@ -61,6 +65,10 @@ var Settings = []Setting{
 	{"EASEL_ALLOW_PRIVATE_URLS", "0", "1 lets URL imports reach loopback, private and link-local addresses (off: SSRF protection)"},
 	{"EASEL_MAX_MODEL_BYTES", "53687091200 (50 GiB)", "largest model file a URL import accepts"},
 	{"EASEL_UPLOAD_TTL", "168h", "how long an unfinished browser upload may stay before it is aborted and removed"},
+	{"EASEL_WEBUI_POOLS", "(unset)", "pools of AUTOMATIC1111-compatible servers: `studio=http://gpu1:7860,http://gpu2:7860;lab=http://user:pass@gpu3:7860`"},
+	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types"},
+	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
+	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -98,6 +106,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.UploadTTL, err = time.ParseDuration(get("EASEL_UPLOAD_TTL", "168h")); err != nil || c.UploadTTL <= 0 {
 		return c, fmt.Errorf("EASEL_UPLOAD_TTL must be a positive duration such as 168h")
+	}
+	c.WebUIPools, c.SageMakerRole, c.SageMakerImage = getenv("EASEL_WEBUI_POOLS"), getenv("EASEL_SAGEMAKER_ROLE_ARN"), getenv("EASEL_SAGEMAKER_IMAGE")
+	if c.ReconcileEvery, err = time.ParseDuration(get("EASEL_RECONCILE_INTERVAL", "10s")); err != nil || c.ReconcileEvery < 100*time.Millisecond {
+		return c, fmt.Errorf("EASEL_RECONCILE_INTERVAL must be a duration of at least 100ms such as 10s")
+	}
+	if c.SageMakerRole != "" && c.SageMakerImage == "" {
+		return c, fmt.Errorf("EASEL_SAGEMAKER_IMAGE is required with EASEL_SAGEMAKER_ROLE_ARN (the ESD inference image)")
 	}
 	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
 		return c, fmt.Errorf("EASEL_DATA_DIR: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"easel/blob"
+	"easel/gpu"
 	"easel/netguard"
 	"easel/store"
 )
@@ -30,12 +31,15 @@ type Config struct {
 	UploadTTL time.Duration
 	// PartSize of streamed imports (0: the blob default).
 	PartSize int64
+	// ReconcileEvery is how often endpoint states are refreshed.
+	ReconcileEvery time.Duration
 }
 
 // Deps are what the workers use.
 type Deps struct {
 	Store *store.Store
 	Blob  *blob.Client
+	GPU   *gpu.Registry
 	Log   *slog.Logger
 	Cfg   Config
 }
@@ -47,6 +51,12 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
+	river.AddWorker(workers, &deployWorker{d: d})
+	river.AddWorker(workers, &teardownWorker{d: d})
+	river.AddWorker(workers, &reconcileWorker{d: d})
+	if d.Cfg.ReconcileEvery <= 0 {
+		d.Cfg.ReconcileEvery = 10 * time.Second
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers: workers,
@@ -54,6 +64,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

@@ -39,6 +39,9 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodPost, path: "/checkpoints", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.CreateAPI, bodyUser: "params.creator", onBehalf: true},
 		{method: http.MethodPut, path: "/checkpoints/{id}", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.UpdateAPI},
 		{method: http.MethodDelete, path: "/checkpoints", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.DeleteAPI},
+		{method: http.MethodGet, path: "/endpoints", guard: policy.Need("sagemaker_endpoint:list"), handler: h.endpoints.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/endpoints", guard: policy.Need("sagemaker_endpoint:create"), handler: h.endpoints.CreateAPI, bodyUser: "creator"},
+		{method: http.MethodDelete, path: "/endpoints", guard: policy.Need("sagemaker_endpoint:create"), handler: h.endpoints.DeleteAPI, bodyUser: "username"},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"easel/blob"
+	"easel/gpu"
 	"easel/handlers"
 	"easel/netguard"
 	"easel/policy"
@@ -37,6 +38,7 @@ type Deps struct {
 	Blob   *blob.Client
 	Jobs   handlers.JobInserter
 	URLs   netguard.Policy
+	GPU    *gpu.Registry
 	Log    *slog.Logger
 }
 
@@ -74,6 +76,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		roles:       handlers.NewRoles(d.Store, d.Policy, d.Log),
 		keys:        handlers.NewKeys(d.Store, d.Policy, d.Log),
 		checkpoints: handlers.NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
+		endpoints:   handlers.NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
 	}
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys)
@@ -93,6 +96,7 @@ type handlerSet struct {
 	roles       *handlers.Roles
 	keys        *handlers.Keys
 	checkpoints *handlers.Checkpoints
+	endpoints   *handlers.Endpoints
 	auth        *handlers.Auth
 	dashboard   *handlers.Dashboard
 }
