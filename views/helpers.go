@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/a-h/templ"
 )
 
 func csrfHeaders(token string) string {
@@ -69,4 +71,13 @@ func lockedAny(f RoleForm) bool {
 		}
 	}
 	return false
+}
+
+// invalid marks a form control whose field has an error, so pico draws it
+// red and screen readers read the message with it.
+func invalid(errs FormErrors, field string) templ.Attributes {
+	if _, ok := errs[field]; !ok {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"aria-invalid": "true", "aria-describedby": "error-" + field}
 }
