@@ -283,3 +283,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Share sets which roles may use a checkpoint (its creator, or
+// checkpoint:all). Every role must exist; none means everyone ("*" is
+// ESD's explicit "everyone").
+func (h *Checkpoints) Share(ctx context.Context, actor policy.Principal, rawID string, roles []string) error {
+	id, err := uuid.Parse(rawID)
+	if err != nil {
+		return checkpointNotFound(rawID)
+	}
+	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+		return err
+	}
+	roles = dedupe(roles)
+	return h.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := h.checkpointForWrite(ctx, tx, actor, id); err != nil {
+			return err
+		}
+		missing, err := store.MissingRoles(ctx, tx, slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == "*" }))
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return store.FieldError("roles", "role %q does not exist", missing[0])
+		}
+		if err := store.UpdateCheckpoint(ctx, tx, id, store.CheckpointUpdate{AllowedRoles: roles}, h.store.Now()); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, actor.Name(), "checkpoint.share", id.String(), strings.Join(roles, ","))
+	})
+}

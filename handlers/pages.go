@@ -29,11 +29,13 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 	return views.Base{
 		Title: title, User: who.Username, CSRF: CSRFToken(c), Active: active,
 		Can: views.Can{
-			ListUsers:   p.Can(who, "user:list"),
-			CreateUsers: p.Can(who, "user:create"),
-			AllUsers:    p.Can(who, "user:all"),
-			ListRoles:   p.Can(who, "role:list"),
-			CreateRoles: p.Can(who, "role:create"),
+			ListUsers:     p.Can(who, "user:list"),
+			CreateUsers:   p.Can(who, "user:create"),
+			AllUsers:      p.Can(who, "user:all"),
+			ListRoles:     p.Can(who, "role:list"),
+			CreateRoles:   p.Can(who, "role:create"),
+			ListModels:    p.Can(who, "checkpoint:list"),
+			ListEndpoints: p.Can(who, "sagemaker_endpoint:list"),
 		},
 	}
 }

@@ -20,11 +20,13 @@ type Base struct {
 // Can holds the permission-dependent choices of the UI (the server still
 // enforces every one).
 type Can struct {
-	ListUsers   bool
-	CreateUsers bool
-	AllUsers    bool
-	ListRoles   bool
-	CreateRoles bool
+	ListUsers     bool
+	CreateUsers   bool
+	AllUsers      bool
+	ListRoles     bool
+	CreateRoles   bool
+	ListModels    bool
+	ListEndpoints bool
 }
 
 // LoginPage is the sign-in screen.

@@ -27,7 +27,7 @@ func TestBrowserRoleAndUserFlow(t *testing.T) {
 	dialogs := acceptDialogs(b.ctx)
 
 	b.login(s.URL, "admin", testenv.AdminPassword)
-	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-roles", "nav-keys"}; !slices.Equal(got, want) {
+	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-roles", "nav-models", "nav-endpoints", "nav-keys"}; !slices.Equal(got, want) {
 		t.Errorf("admin nav: got %v, want %v", got, want)
 	}
 
@@ -89,7 +89,7 @@ func TestBrowserRoleAndUserFlow(t *testing.T) {
 	// The new user sees only what user:list and checkpoint:list allow.
 	b.logout()
 	b.login(s.URL, "alice", "alice-password-1")
-	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-keys"}; !slices.Equal(got, want) {
+	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-models", "nav-keys"}; !slices.Equal(got, want) {
 		t.Errorf("alice nav: got %v, want %v", got, want)
 	}
 	resp := run(b, "open /roles as alice", chromedp.NavigateResponse(s.URL+"/roles"))
@@ -100,7 +100,7 @@ func TestBrowserRoleAndUserFlow(t *testing.T) {
 	if got := run(b, "error title", chromedp.Text(chromedp.CSS(`[data-testid="error-page"] h2`))); got != "Forbidden" {
 		t.Errorf("error page title: got %q, want %q", got, "Forbidden")
 	}
-	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-keys"}; !slices.Equal(got, want) {
+	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-models", "nav-keys"}; !slices.Equal(got, want) {
 		t.Errorf("alice nav on the error page: got %v, want %v", got, want)
 	}
 

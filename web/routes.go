@@ -75,6 +75,18 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodPost, "/roles/:name", policy.Need("role:create"), h.roles.UpdatePage},
 		{http.MethodDelete, "/roles/:name", policy.Need("role:create"), h.roles.DeletePage},
 
+		{http.MethodGet, "/models", policy.Need("checkpoint:list"), h.checkpoints.Page},
+		{http.MethodGet, "/models/:id/row", policy.Need("checkpoint:list"), h.checkpoints.RowPage},
+		{http.MethodPost, "/models/uploads", policy.Need("checkpoint:create"), h.checkpoints.UploadStart},
+		{http.MethodPost, "/models/:id/complete", policy.Need("checkpoint:create"), h.checkpoints.UploadComplete},
+		{http.MethodPost, "/models/imports", policy.Need("checkpoint:create"), h.checkpoints.ImportPage},
+		{http.MethodGet, "/models/:id/rename", policy.Need("checkpoint:create"), h.checkpoints.RenameForm},
+		{http.MethodPost, "/models/:id/rename", policy.Need("checkpoint:create"), h.checkpoints.RenamePage},
+		{http.MethodPost, "/models/:id/status", policy.Need("checkpoint:create"), h.checkpoints.StatusPage},
+		{http.MethodGet, "/models/:id/sharing", policy.Need("checkpoint:create"), h.checkpoints.ShareForm},
+		{http.MethodPost, "/models/:id/sharing", policy.Need("checkpoint:create"), h.checkpoints.SharePage},
+		{http.MethodDelete, "/models/:id", policy.Need("checkpoint:create"), h.checkpoints.DeletePage},
+
 		// Every signed-in user manages their own keys; the handler narrows.
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},

@@ -1,0 +1,307 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"easel/policy"
+	"easel/store"
+	"easel/views"
+)
+
+// pageLimit is how many models the console lists at once.
+const pageLimit = 500
+
+// Page is GET /models.
+func (h *Checkpoints) Page(c echo.Context) error {
+	ctx := c.Request().Context()
+	who := actor(c)
+	f := views.ModelFilter{Search: c.QueryParam("q"), Type: c.QueryParam("type"), Status: c.QueryParam("status"), Role: c.QueryParam("role")}
+	q := CheckpointQuery{Search: f.Search, Page: 1, PerPage: pageLimit}
+	if f.Type != "" {
+		q.Types = []string{f.Type}
+	}
+	if f.Status != "" {
+		q.Statuses = []string{f.Status}
+	}
+	if f.Role != "" {
+		q.Roles = []string{f.Role}
+	}
+	list, total, err := h.List(ctx, who, q)
+	if err != nil {
+		return err
+	}
+	roles, err := h.store.ListRoles(ctx, store.RoleFilter{})
+	if err != nil {
+		return err
+	}
+	p := views.ModelsPage{Base: BaseView(c, h.policy, "Models", "models"), Filter: f, Total: total,
+		Types: store.CheckpointTypes, CanCreate: h.policy.Can(who, "checkpoint:create"),
+		ImportForm: views.ImportForm{Types: store.CheckpointTypes, Errors: views.FormErrors{}}}
+	for _, r := range roles {
+		p.Roles = append(p.Roles, r.Name)
+	}
+	for _, ck := range list {
+		p.Rows = append(p.Rows, h.row(who, ck))
+	}
+	return Render(c, http.StatusOK, views.Models(p))
+}
+
+func (h *Checkpoints) row(who policy.Principal, c store.Checkpoint) views.ModelRow {
+	can := h.policy.Can(who, "checkpoint:create") && (c.Creator == who.Name() || h.policy.Can(who, "checkpoint:all"))
+	return views.ModelRow{Checkpoint: c, CanModify: can}
+}
+
+// visibleCheckpoint returns the checkpoint in the path if actor may see it.
+func (h *Checkpoints) visibleCheckpoint(ctx context.Context, who policy.Principal, raw string) (store.Checkpoint, error) {
+	id, err := uuid.Parse(raw)
+	if err != nil {
+		return store.Checkpoint{}, store.ErrNotFound
+	}
+	c, err := store.FindCheckpoint(ctx, h.store.Pool, id)
+	if err != nil {
+		return c, err
+	}
+	v, err := h.viewer(ctx, who)
+	if err != nil {
+		return c, err
+	}
+	if v != nil && !visible(c.AllowedRoles, *v) {
+		return c, store.ErrNotFound
+	}
+	return c, nil
+}
+
+// renderRow answers with the row of the checkpoint in the path, shaped by
+// edit (nil: plain).
+func (h *Checkpoints) renderRow(c echo.Context, edit func(*views.ModelRow) error) error {
+	ck, err := h.visibleCheckpoint(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r := h.row(actor(c), ck)
+	if edit != nil {
+		if err := edit(&r); err != nil {
+			return err
+		}
+	}
+	return Render(c, http.StatusOK, views.ModelRowView(r))
+}
+
+// RowPage is GET /models/:id/row (live import progress, cancel of edits).
+func (h *Checkpoints) RowPage(c echo.Context) error { return h.renderRow(c, nil) }
+
+// RenameForm is GET /models/:id/rename.
+func (h *Checkpoints) RenameForm(c echo.Context) error {
+	return h.renderRow(c, func(r *views.ModelRow) error { r.Renaming = true; return nil })
+}
+
+// RenamePage is POST /models/:id/rename.
+func (h *Checkpoints) RenamePage(c echo.Context) error {
+	name := c.FormValue("name")
+	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Name: &name})
+	return h.rowAfter(c, err, func(r *views.ModelRow) { r.Renaming = true })
+}
+
+// StatusPage is POST /models/:id/status (disable or enable).
+func (h *Checkpoints) StatusPage(c echo.Context) error {
+	status := c.FormValue("status")
+	tags := map[string][]PartTag{"console": nil} // ESD requires a non-empty tag map to change status
+	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Status: &status, Tags: tags})
+	return h.rowAfter(c, err, nil)
+}
+
+// ShareForm is GET /models/:id/sharing.
+func (h *Checkpoints) ShareForm(c echo.Context) error {
+	return h.renderRow(c, func(r *views.ModelRow) error { return h.shareForm(c, r, "") })
+}
+
+func (h *Checkpoints) shareForm(c echo.Context, r *views.ModelRow, msg string) error {
+	roles, err := h.store.ListRoles(c.Request().Context(), store.RoleFilter{})
+	if err != nil {
+		return err
+	}
+	f := &views.ShareForm{Chosen: map[string]bool{}, Error: msg}
+	for _, role := range roles {
+		f.Roles = append(f.Roles, role.Name)
+	}
+	for _, role := range r.Checkpoint.AllowedRoles {
+		f.Chosen[role] = true
+	}
+	r.Sharing = f
+	return nil
+}
+
+// SharePage is POST /models/:id/sharing.
+func (h *Checkpoints) SharePage(c echo.Context) error {
+	form, _ := c.FormParams()
+	err := h.Share(c.Request().Context(), actor(c), c.Param("id"), form["roles"])
+	var msg string
+	if err != nil {
+		if _, _, ok := formErrors(err); !ok {
+			return err
+		}
+		msg = store.ErrorMessage(err)
+	}
+	return h.renderRow(c, func(r *views.ModelRow) error {
+		if msg == "" {
+			return nil
+		}
+		return h.shareForm(c, r, msg)
+	})
+}
+
+// rowAfter re-renders the row after an action: a user-fixable error is
+// shown in the row (keeping the form open via reopen), others go to the
+// error handler.
+func (h *Checkpoints) rowAfter(c echo.Context, err error, reopen func(*views.ModelRow)) error {
+	if err != nil {
+		if _, _, ok := formErrors(err); !ok {
+			return err
+		}
+	}
+	return h.renderRow(c, func(r *views.ModelRow) error {
+		if err != nil {
+			r.Error = store.ErrorMessage(err)
+			if reopen != nil {
+				reopen(r)
+			}
+		}
+		return nil
+	})
+}
+
+// DeletePage is DELETE /models/:id (also the upload's cancel button).
+func (h *Checkpoints) DeletePage(c echo.Context) error {
+	ck, err := h.visibleCheckpoint(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.Delete(c.Request().Context(), actor(c), []string{ck.ID.String()}); err != nil {
+		return err
+	}
+	return c.HTML(http.StatusOK, "")
+}
+
+// ImportPage is POST /models/imports.
+func (h *Checkpoints) ImportPage(c echo.Context) error {
+	in := CheckpointInput{Type: c.FormValue("type"), URLs: []string{c.FormValue("url")}}
+	created, err := h.Import(c.Request().Context(), actor(c), in)
+	f := views.ImportForm{Types: store.CheckpointTypes, Type: in.Type, Errors: views.FormErrors{}}
+	if err != nil {
+		errs, status, ok := formErrors(err)
+		if !ok {
+			return err
+		}
+		if _, field := errs["urls"]; !field {
+			if _, typeErr := errs["checkpoint_type"]; typeErr {
+				errs = views.FormErrors{"urls": errs["checkpoint_type"]}
+			}
+		}
+		f.URL, f.Errors = c.FormValue("url"), errs
+		return Render(c, status, views.ModelImportForm(f))
+	}
+	rows := make([]views.ModelRow, len(created))
+	for i, ck := range created {
+		rows[i] = h.row(actor(c), ck)
+	}
+	return Render(c, http.StatusOK, templComponents(views.ModelImportForm(f),
+		oobPrepend("models-body", templComponents(rowComponents(rows)...))))
+}
+
+func rowComponents(rows []views.ModelRow) []templ.Component {
+	out := make([]templ.Component, len(rows))
+	for i, r := range rows {
+		out[i] = views.ModelRowView(r)
+	}
+	return out
+}
+
+// uploadRequest is what static/upload.js sends to start browser uploads.
+type uploadRequest struct {
+	Type  string `json:"type"`
+	Files []struct {
+		Name string `json:"name"`
+		Size int64  `json:"size"`
+	} `json:"files"`
+}
+
+// partSizeFor picks the part size of a browser upload: at least 8 MiB,
+// large enough for at most 100 parts, in whole MiB.
+func partSizeFor(size int64) int64 {
+	const mib = 1 << 20
+	part := max(int64(8*mib), (size+99)/100)
+	return (part + mib - 1) / mib * mib
+}
+
+// UploadStart is POST /models/uploads (JSON, from static/upload.js): one
+// checkpoint per file, with its part size and presigned part URLs.
+func (h *Checkpoints) UploadStart(c echo.Context) error {
+	var req uploadRequest
+	if err := decodeBody(c, &req); err != nil {
+		return jsonError(c, err)
+	}
+	type started struct {
+		ID       string   `json:"id"`
+		Name     string   `json:"name"`
+		PartSize int64    `json:"part_size"`
+		URLs     []string `json:"urls"`
+	}
+	names := make([]string, len(req.Files))
+	for i, f := range req.Files {
+		names[i] = f.Name
+	}
+	// All names are checked before any upload starts, so a clash on the
+	// third file leaves nothing behind for the first two.
+	if err := h.namesFree(c.Request().Context(), names); err != nil {
+		return jsonError(c, err)
+	}
+	var out []started
+	for _, f := range req.Files {
+		part := partSizeFor(f.Size)
+		parts := int(max(1, (f.Size+part-1)/part))
+		if parts > 100 {
+			return jsonError(c, store.Errorf(store.EInvalid, "%s is too large for a browser upload (at most 100 parts)", f.Name))
+		}
+		res, err := h.Upload(c.Request().Context(), actor(c), CheckpointInput{Type: req.Type,
+			Files: []FileInput{{Filename: f.Name, PartsNumber: parts}}, Message: "uploaded from the console"})
+		if err != nil {
+			return jsonError(c, err)
+		}
+		out = append(out, started{ID: res.Checkpoint.ID.String(), Name: f.Name, PartSize: part, URLs: res.PartURLs[f.Name]})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"uploads": out})
+}
+
+// UploadComplete is POST /models/:id/complete (JSON from static/upload.js).
+func (h *Checkpoints) UploadComplete(c echo.Context) error {
+	var req struct {
+		Tags map[string][]PartTag `json:"multi_parts_tags"`
+	}
+	if err := decodeBody(c, &req); err != nil {
+		return jsonError(c, err)
+	}
+	active := store.CheckpointActive
+	if _, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Status: &active, Tags: req.Tags}); err != nil {
+		return jsonError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": active})
+}
+
+// jsonError answers a script's request with {"error": message}.
+func jsonError(c echo.Context, err error) error {
+	_, status, ok := formErrors(err)
+	if !ok {
+		var e *store.Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		status = http.StatusBadRequest
+	}
+	return c.JSON(status, map[string]string{"error": store.ErrorMessage(err)})
+}

@@ -1,0 +1,101 @@
+package views
+
+import (
+	"fmt"
+
+	"easel/store"
+)
+
+// ModelsPage is the model library.
+type ModelsPage struct {
+	Base
+	Filter     ModelFilter
+	Rows       []ModelRow
+	Types      []string
+	Roles      []string // roles the filter and sharing offer
+	CanCreate  bool
+	Total      int
+	ImportForm ImportForm
+}
+
+// ModelFilter is the table's filter, echoed into its form.
+type ModelFilter struct {
+	Search, Type, Status, Role string
+}
+
+// ModelRow is one row of the model table.
+type ModelRow struct {
+	Checkpoint store.Checkpoint
+	CanModify  bool
+	// Sharing, when set, shows the inline sharing editor.
+	Sharing *ShareForm
+	// Renaming shows the inline rename form.
+	Renaming bool
+	Error    string
+}
+
+// ShareForm edits which roles may use a model.
+type ShareForm struct {
+	Roles  []string
+	Chosen map[string]bool
+	Error  string
+}
+
+// ImportForm starts an import by URL.
+type ImportForm struct {
+	URL, Type string
+	Types     []string
+	Errors    FormErrors
+}
+
+// Statuses a model can have, for the filter.
+var ModelStatuses = []string{store.CheckpointInitial, store.CheckpointActive, store.CheckpointDisabled, store.CheckpointFailed}
+
+// humanBytes renders a size like 1.5 GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func sizeOf(c store.Checkpoint) string {
+	if c.Size == nil {
+		return "—"
+	}
+	return humanBytes(*c.Size)
+}
+
+// progressOf returns done and total for an import in progress (total 0
+// when unknown).
+func progressOf(c store.Checkpoint) (int64, int64) {
+	if c.TotalBytes == nil {
+		return c.ProgressBytes, 0
+	}
+	return c.ProgressBytes, *c.TotalBytes
+}
+
+func statusClass(status string) string {
+	switch status {
+	case store.CheckpointActive:
+		return "badge ok"
+	case store.CheckpointFailed:
+		return "badge danger"
+	case store.CheckpointDisabled:
+		return "badge muted"
+	}
+	return "badge warn"
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "…"
+	}
+	return h
+}

@@ -1,0 +1,63 @@
+package web_test
+
+import (
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"easel/internal/testenv"
+)
+
+// TestBrowserUploadsAModel uploads a 20 MB file from the Models page: the
+// browser sends its parts straight to the object store, and the model
+// becomes Active without a page reload.
+func TestBrowserUploadsAModel(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	b := newBrowser(t, 90*time.Second)
+	const name = "browser-upload.safetensors"
+	path := filepath.Join(t.TempDir(), name)
+	data := make([]byte, 20<<20)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	b.login(s.URL, "admin", testenv.AdminPassword)
+	b.do("upload from the Models page",
+		chromedp.Navigate(s.URL+"/models"),
+		chromedp.WaitVisible(tid("model-upload-form")),
+		markPage,
+		chromedp.SetValue(tid("model-upload-type"), "Lora"),
+		chromedp.SetUploadFiles(`input[data-testid="model-upload-files"]`, []string{path}),
+		chromedp.Click(tid("model-upload-start")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="model-row-`+name+`"][data-status="Active"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="upload-item"].done`)),
+	)
+	b.assertSamePage("upload")
+	status := run(b, "upload status", chromedp.Text(chromedp.CSS(`[data-testid="upload-item"] small`)))
+	if !strings.Contains(status, "Uploaded 20.0 MiB") {
+		t.Errorf("upload status = %q, want it to report 20.0 MiB uploaded", status)
+	}
+	list := checkpointsOf(t, s, testenv.As("admin"), "")
+	if len(list) != 1 || list[0]["status"] != "Active" || list[0]["size"] != "20971520" || list[0]["type"] != "Lora" {
+		t.Fatalf("checkpoints after the browser upload = %v", list)
+	}
+
+	// A second upload with the same name is refused before anything starts.
+	b.do("upload the same name again",
+		chromedp.SetUploadFiles(`input[data-testid="model-upload-files"]`, []string{path}),
+		chromedp.Click(tid("model-upload-start")),
+		chromedp.WaitVisible(tid("upload-error")),
+	)
+	if msg := run(b, "upload error", chromedp.Text(tid("upload-error"))); !strings.Contains(msg, "already exists") {
+		t.Errorf("second upload error = %q, want 'already exists'", msg)
+	}
+}
