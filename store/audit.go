@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // AuditEntry records who changed what.
@@ -39,4 +41,19 @@ func (s *Store) RecentAudit(ctx context.Context, limit int) ([]AuditEntry, error
 		out = append(out, a)
 	}
 	return out, translate("recent audit", rows.Err())
+}
+
+// AuditOf returns the newest audit entries about target, at most limit.
+func (s *Store) AuditOf(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
+	rows, err := s.Pool.Query(ctx,
+		`SELECT at, actor, action, target, detail FROM audit_log WHERE target = $1 ORDER BY id DESC LIMIT $2`, target, limit)
+	if err != nil {
+		return nil, translate("audit of", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var a AuditEntry
+		err := r.Scan(&a.At, &a.Actor, &a.Action, &a.Target, &a.Detail)
+		return a, err
+	})
+	return out, translate("audit of", err)
 }

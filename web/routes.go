@@ -87,6 +87,12 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodPost, "/models/:id/sharing", policy.Need("checkpoint:create"), h.checkpoints.SharePage},
 		{http.MethodDelete, "/models/:id", policy.Need("checkpoint:create"), h.checkpoints.DeletePage},
 
+		{http.MethodGet, "/endpoints", policy.Need("sagemaker_endpoint:list"), h.endpoints.Page},
+		{http.MethodPost, "/endpoints", policy.Need("sagemaker_endpoint:create"), h.endpoints.CreatePage},
+		{http.MethodGet, "/endpoints/:name", policy.Need("sagemaker_endpoint:list"), h.endpoints.DetailPage},
+		{http.MethodGet, "/endpoints/:name/row", policy.Need("sagemaker_endpoint:list"), h.endpoints.RowPage},
+		{http.MethodDelete, "/endpoints/:name", policy.Need("sagemaker_endpoint:create"), h.endpoints.DeletePage},
+
 		// Every signed-in user manages their own keys; the handler narrows.
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},

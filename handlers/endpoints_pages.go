@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"easel/policy"
+	"easel/store"
+	"easel/views"
+)
+
+// Page is GET /endpoints.
+func (h *Endpoints) Page(c echo.Context) error {
+	ctx := c.Request().Context()
+	list, err := h.List(ctx, actor(c), EndpointQuery{})
+	if err != nil {
+		return err
+	}
+	form, err := h.form(c, views.EndpointForm{})
+	if err != nil {
+		return err
+	}
+	p := views.EndpointsPage{Base: BaseView(c, h.policy, "Endpoints", "endpoints"), Form: form,
+		CanCreate: h.policy.Can(actor(c), "sagemaker_endpoint:create")}
+	v, err := h.viewer(ctx, actor(c))
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		p.Rows = append(p.Rows, h.row(actor(c), v, e))
+	}
+	return Render(c, http.StatusOK, views.Endpoints(p))
+}
+
+func (h *Endpoints) row(who policy.Principal, v *store.Viewer, e store.Endpoint) views.EndpointRow {
+	own := v == nil || e.Creator == who.Name() || slices.ContainsFunc(e.Roles, func(r string) bool { return slices.Contains(v.Roles, r) })
+	return views.EndpointRow{Endpoint: e, CanDelete: own && h.policy.Can(who, "sagemaker_endpoint:create")}
+}
+
+func (h *Endpoints) form(c echo.Context, f views.EndpointForm) (views.EndpointForm, error) {
+	roles, err := h.store.ListRoles(c.Request().Context(), store.RoleFilter{})
+	if err != nil {
+		return f, err
+	}
+	for _, r := range roles {
+		f.RoleChoices = append(f.RoleChoices, r.Name)
+	}
+	f.Catalogue = h.gpu.Types()
+	if f.Errors == nil {
+		f.Errors = views.FormErrors{}
+	}
+	return f, nil
+}
+
+// visibleEndpoint returns the endpoint named in the path if actor may see it.
+func (h *Endpoints) visibleEndpoint(c echo.Context) (store.Endpoint, *store.Viewer, error) {
+	ctx := c.Request().Context()
+	e, err := store.FindEndpointByName(ctx, h.store.Pool, c.Param("name"))
+	if err != nil {
+		return e, nil, err
+	}
+	v, err := h.viewer(ctx, actor(c))
+	if err != nil {
+		return e, nil, err
+	}
+	if v != nil && !visible(e.Roles, *v) {
+		return e, v, store.ErrNotFound
+	}
+	return e, v, nil
+}
+
+// RowPage is GET /endpoints/:name/row: the row's live refresh.
+func (h *Endpoints) RowPage(c echo.Context) error {
+	e, v, err := h.visibleEndpoint(c)
+	if err != nil {
+		if store.ErrorCode(err) == store.ENotFound {
+			return c.HTML(http.StatusOK, "") // deleted meanwhile: the row goes
+		}
+		return err
+	}
+	return Render(c, http.StatusOK, views.EndpointRowView(h.row(actor(c), v, e)))
+}
+
+// DetailPage is GET /endpoints/:name.
+func (h *Endpoints) DetailPage(c echo.Context) error {
+	e, v, err := h.visibleEndpoint(c)
+	if err != nil {
+		return err
+	}
+	history, err := h.store.AuditOf(c.Request().Context(), e.Name, 20)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.EndpointDetail(views.EndpointPage{
+		Base: BaseView(c, h.policy, e.Name, "endpoints"), Endpoint: e,
+		CanDelete: h.row(actor(c), v, e).CanDelete, History: history,
+	}))
+}
+
+// CreatePage is POST /endpoints from the console form.
+func (h *Endpoints) CreatePage(c echo.Context) error {
+	form, _ := c.FormParams()
+	count := form.Get("initial_instance_count")
+	in := EndpointInput{Name: form.Get("endpoint_name"), Type: form.Get("endpoint_type"),
+		InstanceType: form.Get("instance_type"), Count: json.RawMessage(strconv.Quote(count)),
+		Autoscaling: form.Get("autoscaling_enabled") == "1", Roles: form["assign_to_roles"]}
+	f := views.EndpointForm{Name: in.Name, Type: in.Type, InstanceType: in.InstanceType, Count: count,
+		Autoscaling: in.Autoscaling, Roles: in.Roles}
+	if len(in.Roles) == 0 {
+		return h.formFailed(c, f, store.FieldError("assign_to_roles", "Pick at least one role."))
+	}
+	e, err := h.Create(c.Request().Context(), actor(c), in)
+	if err != nil {
+		return h.formFailed(c, f, err)
+	}
+	fresh, err := h.form(c, views.EndpointForm{})
+	if err != nil {
+		return err
+	}
+	v, err := h.viewer(c.Request().Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, templComponents(views.EndpointCreateForm(fresh),
+		oobPrepend("endpoints-body", views.EndpointRowView(h.row(actor(c), v, e)))))
+}
+
+func (h *Endpoints) formFailed(c echo.Context, f views.EndpointForm, err error) error {
+	errs, status, ok := formErrors(err)
+	if !ok {
+		return err
+	}
+	f, ferr := h.form(c, f)
+	if ferr != nil {
+		return ferr
+	}
+	f.Errors = errs
+	return Render(c, status, views.EndpointCreateForm(f))
+}
+
+// DeletePage is DELETE /endpoints/:name.
+func (h *Endpoints) DeletePage(c echo.Context) error {
+	e, _, err := h.visibleEndpoint(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Delete(c.Request().Context(), actor(c), []string{e.Name}); err != nil {
+		return err
+	}
+	return c.HTML(http.StatusOK, "")
+}

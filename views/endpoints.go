@@ -1,0 +1,66 @@
+package views
+
+import (
+	"strconv"
+
+	"easel/gpu"
+	"easel/store"
+)
+
+// EndpointsPage lists endpoints and offers the create form.
+type EndpointsPage struct {
+	Base
+	Rows      []EndpointRow
+	CanCreate bool
+	Form      EndpointForm
+}
+
+// EndpointRow is one endpoint in the table.
+type EndpointRow struct {
+	Endpoint  store.Endpoint
+	CanDelete bool
+}
+
+// EndpointForm creates an endpoint.
+type EndpointForm struct {
+	Name, Type, InstanceType, Count string
+	Autoscaling                     bool
+	Roles                           []string
+	Catalogue                       []gpu.InstanceType
+	RoleChoices                     []string
+	Errors                          FormErrors
+}
+
+// EndpointPage is one endpoint's detail.
+type EndpointPage struct {
+	Base
+	Endpoint  store.Endpoint
+	CanDelete bool
+	History   []store.AuditEntry
+}
+
+func endpointStatusClass(status string) string {
+	switch status {
+	case gpu.InService:
+		return "badge ok"
+	case gpu.Failed:
+		return "badge danger"
+	}
+	return "badge warn"
+}
+
+func countOf(e store.Endpoint) string {
+	if e.CurrentCount == nil {
+		return "—"
+	}
+	return strconv.Itoa(*e.CurrentCount)
+}
+
+// refreshEvery is how often a row re-reads its endpoint: fast while it
+// changes, slowly once settled (to notice an endpoint going unhealthy).
+func refreshEvery(e store.Endpoint) string {
+	if e.Status == gpu.InService || e.Status == gpu.Failed {
+		return "every 15s"
+	}
+	return "every 2s"
+}
