@@ -30,6 +30,8 @@ commands:
   key create --user U [--service] [--name N]
                                          print a new API key (shown once)
   key revoke ID
+  sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1]
+                                         run the AUTOMATIC1111 API simulator (tests, demos; not Stable Diffusion)
 `
 
 // run is main without the process: tests call it with their own
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return userCommand(ctx, args, getenv, stdout)
 	case "key":
 		return keyCommand(ctx, args, getenv, stdout)
+	case "sim-webui":
+		return simWebUI(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

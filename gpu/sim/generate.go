@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"image"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// genRequest holds the A1111 txt2img/img2img fields the simulator uses.
+type genRequest struct {
+	Prompt            string   `json:"prompt"`
+	NegativePrompt    string   `json:"negative_prompt"`
+	Seed              int64    `json:"seed"`
+	Width             int      `json:"width"`
+	Height            int      `json:"height"`
+	Steps             int      `json:"steps"`
+	CFGScale          float64  `json:"cfg_scale"`
+	SamplerName       string   `json:"sampler_name"`
+	BatchSize         int      `json:"batch_size"`
+	NIter             int      `json:"n_iter"`
+	InitImages        []string `json:"init_images"`
+	DenoisingStrength float64  `json:"denoising_strength"`
+}
+
+// info is the object A1111 returns, JSON-encoded, in "info".
+type info struct {
+	Prompt             string   `json:"prompt"`
+	AllPrompts         []string `json:"all_prompts"`
+	NegativePrompt     string   `json:"negative_prompt"`
+	AllNegativePrompts []string `json:"all_negative_prompts"`
+	Seed               int64    `json:"seed"`
+	AllSeeds           []int64  `json:"all_seeds"`
+	Width              int      `json:"width"`
+	Height             int      `json:"height"`
+	SamplerName        string   `json:"sampler_name"`
+	CFGScale           float64  `json:"cfg_scale"`
+	Steps              int      `json:"steps"`
+	BatchSize          int      `json:"batch_size"`
+	SDModelName        string   `json:"sd_model_name"`
+	SDModelHash        string   `json:"sd_model_hash"`
+	DenoisingStrength  *float64 `json:"denoising_strength,omitempty"`
+	IndexOfFirstImage  int      `json:"index_of_first_image"`
+	Infotexts          []string `json:"infotexts"`
+	Version            string   `json:"version"`
+	Simulator          bool     `json:"simulator"`
+}
+
+func (s *server) txt2img(w http.ResponseWriter, body []byte) { s.generate(w, body, false) }
+func (s *server) img2img(w http.ResponseWriter, body []byte) { s.generate(w, body, true) }
+
+func (s *server) generate(w http.ResponseWriter, body []byte, img2img bool) {
+	req := genRequest{Seed: -1, Width: 512, Height: 512, Steps: 20, CFGScale: 7,
+		SamplerName: "Euler a", BatchSize: 1, NIter: 1, DenoisingStrength: 0.75}
+	var echo map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		unprocessable(w, "JSON decode error: "+err.Error())
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&echo); err != nil || echo == nil {
+		unprocessable(w, "the body must be a JSON object")
+		return
+	}
+	if msg := req.check(); msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	var init image.Image
+	var err error
+	if img2img && len(req.InitImages) > 0 {
+		if init, err = decodeImage(req.InitImages[0]); err != nil {
+			badRequest(w, "Invalid encoded image: "+err.Error())
+			return
+		}
+	}
+	if req.Seed < 0 {
+		h := fnv.New64a()
+		h.Write(body)
+		req.Seed = int64(h.Sum64() & 0xffffffff)
+	}
+	n := req.BatchSize * req.NIter
+	in := info{Prompt: req.Prompt, NegativePrompt: req.NegativePrompt, Seed: req.Seed,
+		Width: req.Width, Height: req.Height, SamplerName: req.SamplerName,
+		CFGScale: req.CFGScale, Steps: req.Steps, BatchSize: req.BatchSize,
+		SDModelName: ModelName, SDModelHash: modelHash, Version: ModelName, Simulator: true}
+	if img2img {
+		in.DenoisingStrength = &req.DenoisingStrength
+	}
+	images := make([]string, n)
+	for i := range n {
+		seed := req.Seed + int64(i)
+		img := render(req.Width, req.Height, req.Prompt, seed, init, req.DenoisingStrength)
+		if images[i], err = encodePNG(img); err != nil {
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: "RuntimeError", Detail: err.Error()})
+			return
+		}
+		in.AllPrompts = append(in.AllPrompts, req.Prompt)
+		in.AllNegativePrompts = append(in.AllNegativePrompts, req.NegativePrompt)
+		in.AllSeeds = append(in.AllSeeds, seed)
+		in.Infotexts = append(in.Infotexts, req.infotext(seed, img2img))
+	}
+	infoJSON, _ := json.Marshal(in)
+	for k, v := range req.echo(img2img) {
+		echo[k] = v
+	}
+	if _, ok := echo["seed"]; !ok {
+		echo["seed"] = -1 // echoed as requested, like A1111
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"images":     images,
+		"parameters": echo,
+		"info":       string(infoJSON),
+	})
+}
+
+// check returns why the request is refused, or "".
+func (q *genRequest) check() string {
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"width", q.Width}, {"height", q.Height}} {
+		if d.v < 8 || d.v > MaxSide {
+			return fmt.Sprintf("%s %d is outside the simulator's limit of 8..%d", d.name, d.v, MaxSide)
+		}
+	}
+	if q.BatchSize < 1 || q.NIter < 1 {
+		return "batch_size and n_iter must be at least 1"
+	}
+	if n := q.BatchSize * q.NIter; n > MaxImages {
+		return fmt.Sprintf("batch_size*n_iter = %d exceeds the simulator's limit of %d images per request", n, MaxImages)
+	}
+	if q.Steps < 1 {
+		return "steps must be at least 1"
+	}
+	if q.DenoisingStrength < 0 || q.DenoisingStrength > 1 {
+		return "denoising_strength must be between 0 and 1"
+	}
+	return ""
+}
+
+// echo returns the typed fields to write back into "parameters"; like
+// A1111, img2img does not echo its init images.
+func (q *genRequest) echo(img2img bool) map[string]any {
+	m := map[string]any{
+		"prompt": q.Prompt, "negative_prompt": q.NegativePrompt,
+		"width": q.Width, "height": q.Height, "steps": q.Steps,
+		"cfg_scale": q.CFGScale, "sampler_name": q.SamplerName,
+		"batch_size": q.BatchSize, "n_iter": q.NIter,
+	}
+	if img2img {
+		m["init_images"] = nil
+		m["denoising_strength"] = q.DenoisingStrength
+	}
+	return m
+}
+
+// infotext is A1111's generation-parameters text for one image.
+func (q *genRequest) infotext(seed int64, img2img bool) string {
+	var b strings.Builder
+	b.WriteString(q.Prompt)
+	if q.NegativePrompt != "" {
+		b.WriteString("\nNegative prompt: " + q.NegativePrompt)
+	}
+	fmt.Fprintf(&b, "\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, Model: %s",
+		q.Steps, q.SamplerName, pyFloat(q.CFGScale), seed, q.Width, q.Height, ModelName)
+	if img2img {
+		b.WriteString(", Denoising strength: " + pyFloat(q.DenoisingStrength))
+	}
+	b.WriteString(", Simulator: not Stable Diffusion")
+	return b.String()
+}
+
+// pyFloat formats like Python's str(float): 7 → "7.0".
+func pyFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eEnN") {
+		s += ".0"
+	}
+	return s
+}

@@ -1,0 +1,283 @@
+package webui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"easel/gpu"
+	"easel/gpu/sim"
+	"easel/gpu/webui"
+)
+
+func TestStatusAndLifecycle(t *testing.T) {
+	m := newMember(t, sim.Options{}, nil)
+	b := backend(t, nil, m.URL)
+	ctx := context.Background()
+	st, err := b.Status(ctx, "ep")
+	if err != nil || st.State != gpu.InService || st.InstanceCount != 1 || !st.Simulator {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if err := b.Scale(ctx, "ep", 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Status(ctx, "other"); !errors.Is(err, gpu.ErrNotFound) {
+		t.Fatalf("unknown endpoint: %v", err)
+	}
+	if _, err := b.Invoke(ctx, "other", txt2img(`{}`)); !errors.Is(err, gpu.ErrNotFound) {
+		t.Fatalf("invoke unknown endpoint: %v", err)
+	}
+	err = b.Deploy(ctx, gpu.Spec{Name: "x", InstanceType: "nope"})
+	if err == nil || !strings.Contains(err.Error(), "studio") {
+		t.Fatalf("unknown pool: %v", err)
+	}
+	if err := b.Delete(ctx, "ep"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "ep"); err != nil {
+		t.Fatal("deleting twice:", err)
+	}
+	if _, err := b.Status(ctx, "ep"); !errors.Is(err, gpu.ErrNotFound) {
+		t.Fatalf("after Delete: %v", err)
+	}
+
+	// After a restart, Attach alone makes an endpoint usable again.
+	b2 := webui.New([]webui.Pool{{Name: "studio", Members: []*url.URL{mustURL(t, m.URL)}}}, nil, nil)
+	if err := b2.Attach("ep", "studio"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Attach("ep", "lab"); err == nil || !strings.Contains(err.Error(), "studio") {
+		t.Fatalf("Attach to unknown pool: %v", err)
+	}
+	if _, err := b2.Invoke(ctx, "ep", txt2img(`{"width":64,"height":64}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInvokeTasks(t *testing.T) {
+	m := newMember(t, sim.Options{}, nil)
+	b := backend(t, nil, m.URL)
+	ctx := context.Background()
+	res, err := b.Invoke(ctx, "ep", txt2img(`{"prompt":"fox","seed":7,"width":96,"height":64,"batch_size":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Images) != 2 {
+		t.Fatalf("%d images", len(res.Images))
+	}
+	for _, s := range res.Images {
+		if b := decodePNG(t, s).Bounds(); b.Dx() != 96 || b.Dy() != 64 {
+			t.Fatalf("image is %v", b)
+		}
+	}
+	var info struct {
+		AllSeeds []int64 `json:"all_seeds"`
+	}
+	if err := json.Unmarshal([]byte(res.Info), &info); err != nil || len(info.AllSeeds) != 2 {
+		t.Fatalf("info %q: %v", res.Info, err)
+	}
+	if !bytes.Contains(res.Parameters, []byte(`"fox"`)) {
+		t.Fatalf("parameters = %s", res.Parameters)
+	}
+
+	init, _ := json.Marshal(map[string]any{"init_images": []string{res.Images[0]}, "width": 64, "height": 64})
+	if res, err = b.Invoke(ctx, "ep", gpu.Request{Task: "img2img", Params: init}); err != nil || len(res.Images) != 1 {
+		t.Fatalf("img2img: %v", err)
+	}
+	up, _ := json.Marshal(map[string]any{"image": res.Images[0], "upscaling_resize": 2})
+	res, err = b.Invoke(ctx, "ep", gpu.Request{Task: "extra-single-image", Params: up})
+	if err != nil {
+		t.Fatal("extra-single-image:", err)
+	}
+	if b := decodePNG(t, res.Images[0]).Bounds(); b.Dx() != 128 {
+		t.Fatalf("upscaled to %v", b)
+	}
+	if !json.Valid([]byte(res.Info)) || !strings.Contains(res.Info, "html_info") {
+		t.Fatalf("info = %q", res.Info)
+	}
+
+	if _, err := b.Invoke(ctx, "ep", gpu.Request{Task: "interrogate"}); err == nil || !strings.Contains(err.Error(), "interrogate") {
+		t.Fatalf("unknown task: %v", err)
+	}
+	// 4xx: A1111's error text, not transient.
+	_, err = b.Invoke(ctx, "ep", txt2img(`{"width":4096}`))
+	var he *webui.HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 400 || gpu.IsTransient(err) || !strings.Contains(err.Error(), "2048") {
+		t.Fatalf("oversized request: %v", err)
+	}
+	_, err = b.Invoke(ctx, "ep", txt2img(`{"prompt":`))
+	if !errors.As(err, &he) || he.StatusCode != 422 || gpu.IsTransient(err) {
+		t.Fatalf("bad JSON: %v", err)
+	}
+}
+
+func TestOneRequestPerMember(t *testing.T) {
+	opts := sim.Options{Delay: 200 * time.Millisecond}
+	m1, m2 := newMember(t, opts, nil), newMember(t, opts, nil)
+	b := backend(t, nil, m1.URL, m2.URL)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			_, err := b.Invoke(context.Background(), "ep", txt2img(`{"width":64,"height":64}`))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	if elapsed < 400*time.Millisecond || elapsed > 1500*time.Millisecond {
+		t.Errorf("4 invokes on 2 members took %v, want about 2 rounds of 200ms", elapsed)
+	}
+	for i, m := range []*member{m1, m2} {
+		if mx, n := m.stats(); mx != 1 || n != 2 {
+			t.Errorf("member %d: max in flight %d, requests %d; want 1 and 2", i+1, mx, n)
+		}
+	}
+}
+
+func TestWaitHonoursContext(t *testing.T) {
+	m := newMember(t, sim.Options{Delay: 500 * time.Millisecond}, nil)
+	b := backend(t, nil, m.URL)
+	go b.Invoke(context.Background(), "ep", txt2img(`{}`)) //nolint:errcheck
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := b.Invoke(ctx, "ep", txt2img(`{}`))
+	if err == nil || time.Since(start) > 300*time.Millisecond {
+		t.Fatalf("waiting for a busy member: %v after %v", err, time.Since(start))
+	}
+	if !gpu.IsTransient(err) {
+		t.Fatalf("a busy pool should be worth retrying: %v", err)
+	}
+}
+
+func TestMemberDown(t *testing.T) {
+	live := newMember(t, sim.Options{}, nil)
+	dead := closedURL(t)
+	b := backend(t, nil, dead, live.URL)
+	ctx := context.Background()
+	st, err := b.Status(ctx, "ep")
+	if err != nil || st.State != gpu.InService || st.InstanceCount != 1 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if !strings.Contains(st.FailureReason, strings.TrimPrefix(dead, "http://")) {
+		t.Errorf("FailureReason %q does not name the dead member", st.FailureReason)
+	}
+	for range 4 {
+		if _, err := b.Invoke(ctx, "ep", txt2img(`{"width":64,"height":64}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n := live.stats(); n != 4 {
+		t.Fatalf("live member served %d of 4", n)
+	}
+}
+
+func TestAllDown(t *testing.T) {
+	d1, d2 := closedURL(t), closedURL(t)
+	b := backend(t, nil, d1, d2)
+	ctx := context.Background()
+	st, err := b.Status(ctx, "ep")
+	if err != nil || st.State != gpu.Failed || st.InstanceCount != 0 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	for _, d := range []string{d1, d2} {
+		if !strings.Contains(st.FailureReason, strings.TrimPrefix(d, "http://")) {
+			t.Errorf("FailureReason %q does not name %s", st.FailureReason, d)
+		}
+	}
+	// Every member is marked unhealthy, so they are tried anyway.
+	if _, err := b.Invoke(ctx, "ep", txt2img(`{}`)); !gpu.IsTransient(err) {
+		t.Fatalf("invoke on a dead pool: %v", err)
+	}
+}
+
+func TestFailuresAreTransient(t *testing.T) {
+	slow := newMember(t, sim.Options{Delay: 5 * time.Second}, nil)
+	b := backend(t, nil, slow.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.Invoke(ctx, "ep", txt2img(`{}`)); !gpu.IsTransient(err) {
+		t.Fatalf("timeout: %v", err)
+	}
+
+	// A 5xx member is transient and then skipped in favour of a good one.
+	failing, good := newMember(t, sim.Options{FailRate: 1}, nil), newMember(t, sim.Options{}, nil)
+	b = backend(t, nil, failing.URL, good.URL)
+	var transient int
+	for range 4 {
+		_, err := b.Invoke(context.Background(), "ep", txt2img(`{"width":64,"height":64}`))
+		if err != nil {
+			if !gpu.IsTransient(err) || !strings.Contains(err.Error(), "simulated failure") {
+				t.Fatalf("5xx: %v", err)
+			}
+			transient++
+		}
+	}
+	if _, n := failing.stats(); transient != 1 || n != 1 {
+		t.Fatalf("%d transient errors, failing member asked %d times; want 1 and 1", transient, n)
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	auth := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "artist" || p != "s3cret" {
+				w.Header().Set("WWW-Authenticate", "Basic")
+				http.Error(w, `{"detail":"Incorrect username or password"}`, http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	m := newMember(t, sim.Options{}, auth)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	withCreds := strings.Replace(m.URL, "http://", "http://artist:s3cret@", 1)
+	b := backend(t, log, withCreds)
+	ctx := context.Background()
+	if st, err := b.Status(ctx, "ep"); err != nil || st.State != gpu.InService {
+		t.Fatalf("with credentials: %+v, %v", st, err)
+	}
+	if _, err := b.Invoke(ctx, "ep", txt2img(`{"width":64,"height":64}`)); err != nil {
+		t.Fatal(err)
+	}
+
+	b = backend(t, log, m.URL)
+	st, err := b.Status(ctx, "ep")
+	if err != nil || st.State != gpu.Failed || !strings.Contains(st.FailureReason, "401") {
+		t.Fatalf("without credentials: %+v, %v", st, err)
+	}
+	_, err = b.Invoke(ctx, "ep", txt2img(`{}`))
+	var he *webui.HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 401 || gpu.IsTransient(err) || !strings.Contains(err.Error(), "Incorrect") {
+		t.Fatalf("invoke without credentials: %v", err)
+	}
+
+	// Credentials never show.
+	wrong := strings.Replace(m.URL, "http://", "http://artist:wrong-s3cret@", 1)
+	b = backend(t, log, wrong)
+	st, _ = b.Status(ctx, "ep")
+	_, err = b.Invoke(ctx, "ep", txt2img(`{}`))
+	for _, s := range []string{st.FailureReason, err.Error(), logs.String()} {
+		if strings.Contains(s, "s3cret") || strings.Contains(s, "artist") {
+			t.Fatalf("credentials leaked: %q", s)
+		}
+	}
+}
