@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run test templ check bench-api clean
+.PHONY: all build run demo test templ check bench-api clean
 
 all: build
 
@@ -19,6 +19,14 @@ bin/versitygw: tools/s3gw/go.mod tools/s3gw/go.sum tools/s3gw/tools.go
 # cluster and a local S3 gateway under ./.data, no configuration.
 run: build
 	./bin/easel serve
+
+# make run plus the A1111 simulator (easel sim-webui, test pictures, not
+# Stable Diffusion) registered as the WebUI pool "sim": create an endpoint on
+# it in the console to see the whole flow without a GPU.
+demo: build
+	@bash -c 'set -m; ./bin/easel sim-webui --addr 127.0.0.1:7861 --delay 1s & sim=$$!; \
+	  trap "kill $$sim 2>/dev/null" EXIT INT TERM; \
+	  EASEL_WEBUI_POOLS=sim=http://127.0.0.1:7861 ./bin/easel serve'
 
 # The whole suite: real Postgres (127.0.0.1:5432 or TEST_DATABASE_URL),
 # real S3 (versitygw) and headless Chromium for the browser tests.
@@ -38,6 +46,9 @@ check:
 
 bench-api: build
 	$(GO) run ./bench/api
+
+bench-upload: build
+	$(GO) run ./bench/upload
 
 clean:
 	rm -rf bin

@@ -61,3 +61,36 @@ func TestBrowserUploadsAModel(t *testing.T) {
 		t.Errorf("second upload error = %q, want 'already exists'", msg)
 	}
 }
+
+// TestBrowserCreatesAnEndpoint creates an endpoint on a simulator pool from
+// the Endpoints page and watches its status badge turn InService by itself.
+func TestBrowserCreatesAnEndpoint(t *testing.T) {
+	t.Parallel()
+	s := simPoolServer(t)
+	b := newBrowser(t, 60*time.Second)
+	b.login(s.URL, "admin", testenv.AdminPassword)
+	b.do("create an endpoint",
+		chromedp.Navigate(s.URL+"/endpoints"),
+		openPanel("endpoint-create-toggle"),
+		chromedp.WaitVisible(tid("endpoint-create-form")),
+		markPage,
+		chromedp.SetValue(tid("endpoint-instance-type"), "studio"),
+		chromedp.SendKeys(tid("endpoint-name"), "demo"),
+		chromedp.Click(tid("endpoint-role-byoc")),
+		chromedp.Click(tid("endpoint-create-submit")),
+		chromedp.WaitVisible(tid("endpoint-row-esd-async-demo")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="endpoint-row-esd-async-demo"][data-status="InService"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="endpoint-row-esd-async-demo"] [data-testid="simulator-badge"]`)),
+	)
+	b.assertSamePage("endpoint create")
+	// A second endpoint for the same role is refused next to the form.
+	b.do("second endpoint for byoc",
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="endpoint-create-form"]:not(.htmx-added):not(.htmx-settling)`)),
+		chromedp.Click(tid("endpoint-role-byoc")),
+		chromedp.Click(tid("endpoint-create-submit")),
+		chromedp.WaitVisible(tid("form-error")),
+	)
+	if msg := run(b, "form error", chromedp.Text(tid("form-error"))); !strings.Contains(msg, "has a valid endpoint already") {
+		t.Errorf("second endpoint error = %q", msg)
+	}
+}
