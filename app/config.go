@@ -35,7 +35,13 @@ type Config struct {
 	WebUIPools      string        // EASEL_WEBUI_POOLS
 	SageMakerRole   string        // EASEL_SAGEMAKER_ROLE_ARN
 	SageMakerImage  string        // EASEL_SAGEMAKER_IMAGE
-	ReconcileEvery  time.Duration // EASEL_RECONCILE_INTERVAL
+	// SageMakerEndpoint overrides the AWS endpoints of SageMaker,
+	// autoscaling and CloudWatch (EASEL_SAGEMAKER_ENDPOINT; tests use a fake).
+	SageMakerEndpoint string
+	// AWSAccessKey/AWSSecretKey are AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+	// as this process was given them (else the rest of the AWS chain).
+	AWSAccessKey, AWSSecretKey string
+	ReconcileEvery             time.Duration // EASEL_RECONCILE_INTERVAL
 }
 
 // Setting documents one environment variable (the README's table).
@@ -68,6 +74,7 @@ var Settings = []Setting{
 	{"EASEL_WEBUI_POOLS", "(unset)", "pools of AUTOMATIC1111-compatible servers: `studio=http://gpu1:7860,http://gpu2:7860;lab=http://user:pass@gpu3:7860`"},
 	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types"},
 	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
+	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling and CloudWatch APIs (an AWS-compatible gateway, or a fake in tests)"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 }
 
@@ -108,6 +115,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("EASEL_UPLOAD_TTL must be a positive duration such as 168h")
 	}
 	c.WebUIPools, c.SageMakerRole, c.SageMakerImage = getenv("EASEL_WEBUI_POOLS"), getenv("EASEL_SAGEMAKER_ROLE_ARN"), getenv("EASEL_SAGEMAKER_IMAGE")
+	c.SageMakerEndpoint = getenv("EASEL_SAGEMAKER_ENDPOINT")
+	c.AWSAccessKey, c.AWSSecretKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if c.ReconcileEvery, err = time.ParseDuration(get("EASEL_RECONCILE_INTERVAL", "10s")); err != nil || c.ReconcileEvery < 100*time.Millisecond {
 		return c, fmt.Errorf("EASEL_RECONCILE_INTERVAL must be a duration of at least 100ms such as 10s")
 	}

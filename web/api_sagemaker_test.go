@@ -1,0 +1,46 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"easel/gpu/sagemaker/fake"
+	"easel/internal/testenv"
+)
+
+// TestSageMakerEndpointLifecycle drives the SageMaker backend through the
+// API against the in-process fake of its wire protocols.
+func TestSageMakerEndpointLifecycle(t *testing.T) {
+	t.Parallel()
+	f := fake.New()
+	t.Cleanup(f.Close)
+	s := testenv.NewServer(t,
+		testenv.WithEnv("EASEL_SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/esd"),
+		testenv.WithEnv("EASEL_SAGEMAKER_IMAGE", "123456789012.dkr.ecr.us-east-1.amazonaws.com/esd/inference:1.4.0"),
+		testenv.WithEnv("EASEL_SAGEMAKER_ENDPOINT", f.URL()),
+		testenv.WithEnv("AWS_ACCESS_KEY_ID", "AKIDTEST"), testenv.WithEnv("AWS_SECRET_ACCESS_KEY", "secret"),
+		testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"))
+
+	r := s.MustCall(t, 202, "POST", "/endpoints", testenv.As("admin"), map[string]any{
+		"endpoint_type": "Async", "instance_type": "ml.g5.2xlarge", "initial_instance_count": 1,
+		"autoscaling_enabled": true, "assign_to_roles": []string{"byoc"}})
+	name := r.JSON(t)["data"].(map[string]any)["endpoint_name"].(string)
+	e := waitEndpoint(t, s, name, "InService")
+	if e["backend"] != "sagemaker" || e["current_instance_count"] != "1" {
+		t.Errorf("endpoint = %v", e)
+	}
+	waitFor(t, "autoscaling registered", func() bool { return len(f.CallsTo("RegisterScalableTarget")) == 1 })
+	if n := len(f.CallsTo("CreateEndpoint")); n != 1 {
+		t.Errorf("CreateEndpoint called %d times, want 1", n)
+	}
+
+	// A failing instance type ends Failed with SageMaker's reason.
+	r = s.MustCall(t, 400, "POST", "/endpoints", testenv.As("admin"), map[string]any{
+		"endpoint_type": "Real-time", "instance_type": "ml.fail.xlarge", "initial_instance_count": 1, "assign_to_roles": []string{"IT Operator"}})
+	if !strings.Contains(r.Message(t), "valid types: ml.g4dn.2xlarge") {
+		t.Errorf("unknown ml type: %q", r.Message(t))
+	}
+
+	s.MustCall(t, 204, "DELETE", "/endpoints", testenv.As("admin"), map[string]any{"endpoint_name_list": []string{name}})
+	waitFor(t, "every SageMaker resource deleted", func() bool { return f.State().Empty() })
+}
