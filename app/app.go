@@ -72,7 +72,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
-			ReconcileEvery: cfg.ReconcileEvery}})
+			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
 	if err != nil {
 		return nil, err
 	}

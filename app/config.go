@@ -42,6 +42,7 @@ type Config struct {
 	// as this process was given them (else the rest of the AWS chain).
 	AWSAccessKey, AWSSecretKey string
 	ReconcileEvery             time.Duration // EASEL_RECONCILE_INTERVAL
+	JobTimeout                 time.Duration // EASEL_JOB_TIMEOUT
 }
 
 // Setting documents one environment variable (the README's table).
@@ -75,6 +76,7 @@ var Settings = []Setting{
 	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types"},
 	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
 	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling and CloudWatch APIs (an AWS-compatible gateway, or a fake in tests)"},
+	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 }
 
@@ -119,6 +121,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AWSAccessKey, c.AWSSecretKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if c.ReconcileEvery, err = time.ParseDuration(get("EASEL_RECONCILE_INTERVAL", "10s")); err != nil || c.ReconcileEvery < 100*time.Millisecond {
 		return c, fmt.Errorf("EASEL_RECONCILE_INTERVAL must be a duration of at least 100ms such as 10s")
+	}
+	if c.JobTimeout, err = time.ParseDuration(get("EASEL_JOB_TIMEOUT", "1h")); err != nil || c.JobTimeout < time.Second {
+		return c, fmt.Errorf("EASEL_JOB_TIMEOUT must be a duration of at least 1s such as 1h")
 	}
 	if c.SageMakerRole != "" && c.SageMakerImage == "" {
 		return c, fmt.Errorf("EASEL_SAGEMAKER_IMAGE is required with EASEL_SAGEMAKER_ROLE_ARN (the ESD inference image)")

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"easel/blob"
 	"easel/gpu"
@@ -33,6 +34,8 @@ type Config struct {
 	PartSize int64
 	// ReconcileEvery is how often endpoint states are refreshed.
 	ReconcileEvery time.Duration
+	// JobTimeout bounds an inference from start to result (EASEL_JOB_TIMEOUT).
+	JobTimeout time.Duration
 }
 
 // Deps are what the workers use.
@@ -54,10 +57,15 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &deployWorker{d: d})
 	river.AddWorker(workers, &teardownWorker{d: d})
 	river.AddWorker(workers, &reconcileWorker{d: d})
+	if d.Cfg.JobTimeout <= 0 {
+		d.Cfg.JobTimeout = time.Hour
+	}
+	river.AddWorker(workers, &runWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		RetryPolicy: quickRetry{},
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers: workers,
 		Logger:  d.Log.With("component", "river"),
@@ -85,4 +93,13 @@ func RedactURL(raw string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// quickRetry retries after attempt² seconds (1 s, 4 s, 9 s, …, at most
+// 10 min): backends recover in seconds, and a user waits for the result.
+type quickRetry struct{}
+
+func (quickRetry) NextRetry(job *rivertype.JobRow) time.Time {
+	n := time.Duration(job.Attempt)
+	return time.Now().Add(min(n*n*time.Second, 10*time.Minute))
 }

@@ -78,6 +78,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		checkpoints: handlers.NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
 		endpoints:   handlers.NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
 	}
+	h.inferences = handlers.NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, h.endpoints, d.Log)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys)
 	for _, r := range s.apiRoutes(h) {
@@ -97,6 +98,7 @@ type handlerSet struct {
 	keys        *handlers.Keys
 	checkpoints *handlers.Checkpoints
 	endpoints   *handlers.Endpoints
+	inferences  *handlers.Inferences
 	auth        *handlers.Auth
 	dashboard   *handlers.Dashboard
 }

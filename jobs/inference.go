@@ -1,0 +1,282 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // results may arrive as JPEG; they are stored as PNG
+	"image/png"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"easel/blob"
+	"easel/gpu"
+	"easel/store"
+)
+
+// Limits on what an inference may ask for.
+const (
+	MaxParamsBytes = 16 << 20
+	MaxSide        = 2048
+	MaxImages      = 16
+)
+
+// RunArgs runs one started inference on its endpoint.
+type RunArgs struct {
+	InferenceID uuid.UUID `json:"inference_id"`
+}
+
+// Kind names the job in River.
+func (RunArgs) Kind() string { return "inference_run" }
+
+// InsertOpts: transient backend errors are retried with backoff.
+func (RunArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
+
+// ResultPrefix is where a job's results live.
+func ResultPrefix(id uuid.UUID) string { return fmt.Sprintf("out/%s/result/", id) }
+
+// ParamFileKey is the job's result parameter file.
+func ParamFileKey(id uuid.UUID) string { return ResultPrefix(id) + id.String() + "_param.json" }
+
+// ReadParams reads and checks a job's uploaded parameters: present, at
+// most MaxParamsBytes, a JSON object, and within the size limits.
+func ReadParams(ctx context.Context, b *blob.Client, key string) (json.RawMessage, error) {
+	size, err := b.Head(ctx, key)
+	if blob.IsNotFound(err) {
+		return nil, store.Errorf(store.EInvalid, "the parameters are not uploaded yet: PUT them to api_params_s3_upload_url first")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if size > MaxParamsBytes {
+		return nil, store.Errorf(store.EInvalid, "the parameter file is %d bytes; the limit is %d", size, MaxParamsBytes)
+	}
+	r, err := b.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	raw, err := io.ReadAll(io.LimitReader(r, MaxParamsBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, store.Errorf(store.EInvalid, "the parameter file is not a JSON object: %v", err)
+	}
+	var p struct {
+		Width     *float64 `json:"width"`
+		Height    *float64 `json:"height"`
+		BatchSize *float64 `json:"batch_size"`
+		NIter     *float64 `json:"n_iter"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, store.Errorf(store.EInvalid, "the parameter file has a field of the wrong type: %v", err)
+	}
+	w, h, n := num(p.Width, 512), num(p.Height, 512), num(p.BatchSize, 1)*num(p.NIter, 1)
+	switch {
+	case w > MaxSide || h > MaxSide:
+		return nil, store.Errorf(store.EInvalid, "asks for %gx%g images; the limit is %dx%d", w, h, MaxSide, MaxSide)
+	case n > MaxImages:
+		return nil, store.Errorf(store.EInvalid, "asks for %g images (batch_size x n_iter); the limit is %d per job", n, MaxImages)
+	}
+	return raw, nil
+}
+
+func num(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// PromptOf returns the prompt of A1111 parameters ("" when none).
+func PromptOf(params json.RawMessage) string {
+	var p struct {
+		Prompt string `json:"prompt"`
+	}
+	_ = json.Unmarshal(params, &p)
+	return p.Prompt
+}
+
+type runWorker struct {
+	river.WorkerDefaults[RunArgs]
+	d Deps
+}
+
+func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return w.d.Cfg.JobTimeout + time.Minute }
+
+// Work runs the job unless it is no longer inprogress (done, cancelled),
+// and records the outcome exactly once.
+func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	inf, err := store.FindInference(ctx, w.d.Store.Pool, job.Args.InferenceID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && inf.Status != store.InferenceInProgress) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	deadline := inf.StartTime.Add(w.d.Cfg.JobTimeout)
+	timedOut := fmt.Errorf("timed out: no result within %s of the start (EASEL_JOB_TIMEOUT)", w.d.Cfg.JobTimeout)
+	if w.d.Store.Now().After(deadline) {
+		return w.fail(ctx, inf, timedOut)
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	now := w.d.Store.Now()
+	if _, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
+		return err
+	}
+	res, err := w.invoke(ctx, inf)
+	var snooze *river.JobSnoozeError
+	switch {
+	case errors.As(err, &snooze):
+		return err
+	case err != nil && ctx.Err() != nil && time.Now().After(deadline):
+		return w.fail(ctx, inf, timedOut)
+	case err != nil && gpu.IsTransient(err) && job.Attempt < job.MaxAttempts:
+		return err
+	case err != nil:
+		return w.fail(ctx, inf, err)
+	}
+	return w.store(ctx, inf, res)
+}
+
+// invoke runs the inference on its backend: SageMaker async endpoints
+// submit and are polled (the job snoozes meanwhile); others answer inline.
+func (w *runWorker) invoke(ctx context.Context, inf store.Inference) (gpu.Result, error) {
+	e, err := store.FindEndpoint(ctx, w.d.Store.Pool, inf.EndpointID)
+	if errors.Is(err, store.ErrNotFound) {
+		return gpu.Result{}, fmt.Errorf("endpoint %s was deleted while the job waited", inf.EndpointName)
+	}
+	if err != nil {
+		return gpu.Result{}, gpu.TransientError{Err: err}
+	}
+	b, ok := w.d.GPU.Backend(e.Backend)
+	if !ok {
+		return gpu.Result{}, fmt.Errorf("the %s backend is not configured on this server", e.Backend)
+	}
+	params, err := ReadParams(ctx, w.d.Blob, inf.ParamsKey)
+	if err != nil {
+		return gpu.Result{}, err
+	}
+	models := map[string][]string{}
+	for typ, list := range inf.UsedModels {
+		for _, m := range list {
+			models[typ] = append(models[typ], m.Name)
+		}
+	}
+	req := gpu.Request{InferenceID: inf.ID.String(), Task: inf.TaskType, Username: inf.Owner,
+		ParamS3: "s3://" + w.d.Blob.Bucket + "/" + inf.ParamsKey, Models: models, Params: params}
+	ab, async := b.(gpu.AsyncBackend)
+	if !async || inf.InferenceType != gpu.Async {
+		return b.Invoke(ctx, e.Name, req)
+	}
+	var h gpu.AsyncHandle
+	if len(inf.AsyncHandle) == 0 {
+		if h, err = ab.InvokeAsync(ctx, e.Name, req); err != nil {
+			return gpu.Result{}, err
+		}
+		raw, _ := json.Marshal(h)
+		if _, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{AsyncHandle: raw}); err != nil {
+			return gpu.Result{}, gpu.TransientError{Err: err}
+		}
+	} else if err := json.Unmarshal(inf.AsyncHandle, &h); err != nil {
+		return gpu.Result{}, err
+	}
+	res, done, err := ab.FetchAsync(ctx, h)
+	if err != nil {
+		return res, err
+	}
+	if !done {
+		return res, river.JobSnooze(2 * time.Second)
+	}
+	return res, nil
+}
+
+// store writes the images and the parameter file, then marks the job
+// succeeded — unless it stopped being inprogress meanwhile (cancelled), in
+// which case what was written is removed.
+func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Result) error {
+	var names []string
+	for i, b64 := range res.Images {
+		png, err := toPNG(b64)
+		if err != nil {
+			return w.fail(ctx, inf, fmt.Errorf("image %d of the result: %w", i, err))
+		}
+		name := fmt.Sprintf("image_%d.png", i)
+		if len(res.Images) == 1 && !strings.HasPrefix(inf.TaskType, "txt2img") && !strings.HasPrefix(inf.TaskType, "img2img") {
+			name = "image.png"
+		}
+		if err := w.d.Blob.Put(ctx, ResultPrefix(inf.ID)+name, png, "image/png"); err != nil {
+			return gpu.TransientError{Err: err}
+		}
+		names = append(names, name)
+	}
+	info := res.Info
+	if info == "" {
+		info = `{"infotexts": []}`
+	}
+	file, _ := json.Marshal(map[string]any{"parameters": res.Parameters, "info": info,
+		"endpont_name": inf.EndpointName, "endpoint_name": inf.EndpointName, "inference_id": inf.ID.String()})
+	if err := w.d.Blob.Put(ctx, ParamFileKey(inf.ID), file, "application/json"); err != nil {
+		return gpu.TransientError{Err: err}
+	}
+	succeed, now, raw := store.InferenceSucceeded, w.d.Store.Now(), ""
+	ok, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{Status: &succeed,
+		ImageNames: names, CompleteTime: &now, SageMakerRaw: &raw, OnlyIf: store.InferenceInProgress})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		_, err := w.d.Blob.DeletePrefix(context.WithoutCancel(ctx), ResultPrefix(inf.ID))
+		return err
+	}
+	return nil
+}
+
+// fail marks the job failed with the backend's error text.
+func (w *runWorker) fail(ctx context.Context, inf store.Inference, cause error) error {
+	failed, now, raw := store.InferenceFailed, w.d.Store.Now(), cause.Error()
+	_, err := store.UpdateInference(context.WithoutCancel(ctx), w.d.Store.Pool, inf.ID, store.InferenceUpdate{
+		Status: &failed, SageMakerRaw: &raw, CompleteTime: &now, OnlyIf: store.InferenceInProgress})
+	if err != nil {
+		return err
+	}
+	w.d.Log.Info("inference failed", "inference", inf.ID, "endpoint", inf.EndpointName, "error", raw)
+	return nil
+}
+
+// toPNG decodes a base64 image (an optional data-URL prefix allowed) and
+// re-encodes it as PNG.
+func toPNG(b64 string) ([]byte, error) {
+	if i := strings.Index(b64, ";base64,"); i >= 0 && strings.HasPrefix(b64, "data:") {
+		b64 = b64[i+len(";base64,"):]
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %w", err)
+	}
+	if bytes.HasPrefix(raw, []byte("\x89PNG\r\n\x1a\n")) {
+		if _, err := png.DecodeConfig(bytes.NewReader(raw)); err == nil {
+			return raw, nil
+		}
+	}
+	img, _, err := image.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("not an image: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,308 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"easel/gpu/sim"
+	"easel/internal/testenv"
+)
+
+// inferenceServer runs Easel with simulator pools: "studio" (fast),
+// "slow" (3 s per image) and an Async endpoint on studio for role byoc
+// and a Real-time one for IT Operator, plus an Active checkpoint.
+func inferenceServer(t *testing.T, env ...testenv.Option) *testenv.Server {
+	t.Helper()
+	studio := httptest.NewServer(sim.Handler(sim.Options{}))
+	slow := httptest.NewServer(sim.Handler(sim.Options{Delay: 3 * time.Second}))
+	t.Cleanup(studio.Close)
+	t.Cleanup(slow.Close)
+	opts := append([]testenv.Option{
+		testenv.WithEnv("EASEL_WEBUI_POOLS", "studio="+studio.URL+";slow="+slow.URL),
+		testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms")}, env...)
+	s := testenv.NewServer(t, opts...)
+	admin := testenv.As("admin")
+	for _, ep := range []map[string]any{
+		{"endpoint_name": "queue", "endpoint_type": "Async", "instance_type": "studio", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}},
+		{"endpoint_name": "live", "endpoint_type": "Real-time", "instance_type": "studio", "initial_instance_count": 1, "assign_to_roles": []string{"IT Operator"}},
+	} {
+		s.MustCall(t, 202, "POST", "/endpoints", admin, ep)
+	}
+	waitEndpoint(t, s, "esd-async-queue", "InService")
+	waitEndpoint(t, s, "esd-real-time-live", "InService")
+	mustActiveModel(t, s, "Stable-diffusion", "base.safetensors")
+	return s
+}
+
+func mustActiveModel(t *testing.T, s *testenv.Server, typ, name string) {
+	t.Helper()
+	r := s.MustCall(t, 201, "POST", "/checkpoints", testenv.As("admin"), map[string]any{
+		"checkpoint_type": typ, "filenames": []map[string]any{{"filename": name, "parts_number": 1}}, "params": map[string]any{"creator": "admin"}})
+	data := r.JSON(t)["data"].(map[string]any)
+	id := data["checkpoint"].(map[string]any)["id"].(string)
+	tags := uploadParts(t, data["s3PresignUrl"].(map[string]any)[name].([]any), [][]byte{[]byte("weights of " + name)})
+	s.MustCall(t, 200, "PUT", "/checkpoints/"+id, testenv.As("admin"), map[string]any{"status": "Active", "multi_parts_tags": map[string]any{name: tags}})
+}
+
+// createJob POSTs an inference and uploads its parameters.
+func createJob(t *testing.T, s *testenv.Server, h testenv.Headers, typ, task string, params any) string {
+	t.Helper()
+	r := s.MustCall(t, 201, "POST", "/inferences", h, map[string]any{
+		"task_type": task, "inference_type": typ, "filters": map[string]any{"creator": "sd-webui"},
+		"models": map[string]any{"Stable-diffusion": []string{"base.safetensors"}, "VAE": []string{"Automatic"}},
+	})
+	createParams(t, r, params)
+	return r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+}
+
+// createParams uploads params (JSON, or a raw string) to the job's URL.
+func createParams(t *testing.T, created testenv.Response, params any) {
+	t.Helper()
+	if params == nil {
+		return
+	}
+	inf := created.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)
+	body, _ := json.Marshal(params)
+	if s, ok := params.(string); ok {
+		body = []byte(s)
+	}
+	req, _ := http.NewRequest(http.MethodPut, inf["api_params_s3_upload_url"].(string), bytes.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("upload params: %v %v", err, res)
+	}
+	res.Body.Close()
+}
+
+func getJob(t *testing.T, s *testenv.Server, h testenv.Headers, id string) map[string]any {
+	t.Helper()
+	return s.MustCall(t, 200, "GET", "/inferences/"+id, h, nil).JSON(t)["data"].(map[string]any)
+}
+
+func waitJob(t *testing.T, s *testenv.Server, id string) map[string]any {
+	t.Helper()
+	var job map[string]any
+	waitFor(t, "job "+id+" to finish", func() bool {
+		job = getJob(t, s, testenv.As("admin"), id)
+		return job["status"] == "succeed" || job["status"] == "failed"
+	})
+	return job
+}
+
+// checkImages downloads a job's images and parameter file.
+func checkImages(t *testing.T, job map[string]any, n, w, h int) {
+	t.Helper()
+	urls := job["img_presigned_urls"].([]any)
+	if len(urls) != n {
+		t.Fatalf("got %d images, want %d: %v", len(urls), n, job)
+	}
+	for _, u := range urls {
+		res, err := http.Get(u.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("image is not a PNG: %v", err)
+		}
+		if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+			t.Errorf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+		}
+	}
+	res, err := http.Get(job["output_presigned_urls"].([]any)[0].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Info string `json:"info"`
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err := json.Unmarshal(body, &file); err != nil {
+		t.Fatalf("param file %s: %v", body, err)
+	}
+	var info struct {
+		Infotexts []string `json:"infotexts"`
+	}
+	if err := json.Unmarshal([]byte(file.Info), &info); err != nil || len(info.Infotexts) != n {
+		t.Errorf("info %q: infotexts %v (%v), want %d", file.Info, info.Infotexts, err, n)
+	}
+}
+
+func TestInferenceAsyncAndRealTime(t *testing.T) {
+	t.Parallel()
+	s := inferenceServer(t)
+	admin := testenv.As("admin")
+
+	// Async txt2img through the ESD three-call flow.
+	id := createJob(t, s, testenv.Headers{"x-api-key": testenv.ServiceKey}, "Async", "txt2img",
+		map[string]any{"prompt": "a lighthouse", "width": 64, "height": 48, "batch_size": 2, "seed": 7})
+	r := s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", testenv.Key(testenv.ServiceKey), map[string]any{"ignored": true})
+	started := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)
+	if started["inference_id"] != id || started["status"] != "inprogress" || started["endpoint_name"] != "esd-async-queue" {
+		t.Errorf("start answer %v", started)
+	}
+	job := waitJob(t, s, id)
+	if job["status"] != "succeed" || job["completeTime"] == nil {
+		t.Fatalf("async job = %v", job)
+	}
+	checkImages(t, job, 2, 64, 48)
+	s.MustCall(t, 400, "PUT", "/inferences/"+id+"/start", admin, nil)
+
+	// Real-time img2img answers 200 with the finished job.
+	init := base64.StdEncoding.EncodeToString(tinyPNG(t))
+	id2 := createJob(t, s, admin, "Real-time", "img2img",
+		map[string]any{"prompt": "same, at night", "width": 32, "height": 32, "init_images": []string{"data:image/png;base64," + init}})
+	r = s.MustCall(t, 200, "PUT", "/inferences/"+id2+"/start", admin, nil)
+	job = r.JSON(t)["data"].(map[string]any)
+	if job["status"] != "succeed" || job["inference_type"] != "Real-time" {
+		t.Fatalf("real-time start = %v", job)
+	}
+	checkImages(t, job, 1, 32, 32)
+
+	// The list is newest first; with a limit it pages.
+	list := s.MustCall(t, 200, "GET", "/inferences?limit=1", admin, nil).JSON(t)["data"].(map[string]any)
+	rows := list["inferences"].([]any)
+	if len(rows) != 1 || rows[0].(map[string]any)["InferenceJobId"] != id2 {
+		t.Fatalf("first page = %v", list)
+	}
+	next := s.MustCall(t, 200, "GET", "/inferences?limit=1&exclusive_start_key="+list["last_evaluated_key"].(string), admin, nil).JSON(t)["data"].(map[string]any)
+	if rows := next["inferences"].([]any); len(rows) != 1 || rows[0].(map[string]any)["InferenceJobId"] != id {
+		t.Errorf("second page = %v", next)
+	}
+
+	// Delete removes the rows and every object.
+	s.MustCall(t, 204, "DELETE", "/inferences", admin, map[string]any{"inference_id_list": []string{id, id2, "nope"}})
+	s.MustCall(t, 404, "GET", "/inferences/"+id, admin, nil)
+	waitFor(t, "results deleted", func() bool {
+		left, err := s.App.Blob.DeletePrefix(t.Context(), "out/"+id+"/")
+		return err == nil && left == 0
+	})
+}
+
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	res := httptest.NewRecorder()
+	sim.Handler(sim.Options{}).ServeHTTP(res, httptest.NewRequest("POST", "/sdapi/v1/txt2img", strings.NewReader(`{"prompt":"x","width":16,"height":16,"seed":1}`)))
+	var out struct{ Images []string }
+	if err := json.Unmarshal(res.Body.Bytes(), &out); err != nil || len(out.Images) != 1 {
+		t.Fatalf("simulator image: %v %s", err, res.Body)
+	}
+	b, _ := base64.StdEncoding.DecodeString(out.Images[0])
+	return b
+}
+
+func TestInferenceBadInput(t *testing.T) {
+	t.Parallel()
+	s := inferenceServer(t)
+	admin := testenv.As("admin")
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"unknown task", map[string]any{"task_type": "upscale", "inference_type": "Async", "models": map[string]any{}}, "task type upscale should be in"},
+		{"unknown model", map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{"Stable-diffusion": []string{"ghost.ckpt"}, "Lora": []string{"x"}}},
+			"checkpoint with name x, type Lora is not found checkpoint with name ghost.ckpt, type Stable-diffusion is not found"},
+		{"unknown endpoint", map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}, "sagemaker_endpoint_name": "nope"}, "endpoint nope not found"},
+		{"bad inference type", map[string]any{"task_type": "txt2img", "inference_type": "Batch", "models": map[string]any{}}, "not found in enum"},
+	} {
+		r := s.Call(t, "POST", "/inferences", admin, tc.body)
+		if r.Status != 400 || !strings.Contains(r.Message(t), tc.want) {
+			t.Errorf("%s: got %d %q, want 400 containing %q", tc.name, r.Status, r.Message(t), tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		params any
+		want   string
+	}{
+		{"params not uploaded", nil, "not uploaded yet"},
+		{"params not JSON", "not json at all", "not a JSON object"},
+		{"too large an image", map[string]any{"prompt": "x", "width": 4096, "height": 4096}, "asks for 4096x4096 images; the limit is 2048x2048"},
+		{"too many images", map[string]any{"prompt": "x", "batch_size": 100}, "asks for 100 images (batch_size x n_iter); the limit is 16"},
+	} {
+		id := createJob(t, s, admin, "Async", "txt2img", tc.params)
+		r := s.Call(t, "PUT", "/inferences/"+id+"/start", admin, nil)
+		if r.Status != 400 || !strings.Contains(r.Message(t), tc.want) {
+			t.Errorf("%s: got %d %q, want 400 containing %q", tc.name, r.Status, r.Message(t), tc.want)
+		}
+		if job := getJob(t, s, admin, id); job["status"] != "created" {
+			t.Errorf("%s: job became %v", tc.name, job["status"])
+		}
+	}
+	s.MustCall(t, 404, "GET", "/inferences/7e759754-0000-4000-8000-000000000000", admin, nil)
+	s.MustCall(t, 404, "PUT", "/inferences/not-a-uuid/start", admin, nil)
+
+	// The backend refusing the parameters fails the job with its words.
+	id := createJob(t, s, admin, "Async", "txt2img", map[string]any{"prompt": "x", "steps": "many"})
+	s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
+	if job := waitJob(t, s, id); job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "422") {
+		t.Errorf("rejected parameters: %v", job)
+	}
+}
+
+func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
+	t.Parallel()
+	s := inferenceServer(t, testenv.WithEnv("EASEL_JOB_TIMEOUT", "2s"))
+	admin := testenv.As("admin")
+	// A slow endpoint (3 s per job) for role slowpokes.
+	mustRole(t, s, "slowpokes", "inference:all")
+	s.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "slow", "endpoint_type": "Async",
+		"instance_type": "slow", "initial_instance_count": 1, "assign_to_roles": []string{"slowpokes"}})
+	waitEndpoint(t, s, "esd-async-slow", "InService")
+	onSlow := func() string {
+		r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
+			"models": map[string]any{}, "sagemaker_endpoint_name": "esd-async-slow"})
+		id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+		createParams(t, r, map[string]any{"prompt": "slow", "width": 16, "height": 16})
+		s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
+		return id
+	}
+	// Cancel while it runs: failed at once, and the late result is discarded.
+	running := onSlow()
+	time.Sleep(500 * time.Millisecond)
+	s.MustCall(t, 200, "POST", "/inferences/"+running+"/cancel", admin, nil)
+	// A job with no result within EASEL_JOB_TIMEOUT (2 s) fails with the reason.
+	late := onSlow()
+	job := waitJob(t, s, late)
+	if job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "timed out") {
+		t.Errorf("timed-out job = %v", job)
+	}
+	time.Sleep(3 * time.Second)
+	job = getJob(t, s, admin, running)
+	if job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "cancelled") || len(job["image_names"].([]any)) != 0 {
+		t.Errorf("job cancelled while running = %v", job)
+	}
+
+	id := createJob(t, s, admin, "Async", "txt2img", map[string]any{"prompt": "x", "width": 16, "height": 16})
+	s.MustCall(t, 200, "POST", "/inferences/"+id+"/cancel", admin, nil)
+	if job := getJob(t, s, admin, id); job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "cancelled") {
+		t.Errorf("cancelled job = %v", job)
+	}
+	s.MustCall(t, 400, "PUT", "/inferences/"+id+"/start", admin, nil)
+	s.MustCall(t, 400, "POST", "/inferences/"+id+"/cancel", admin, nil)
+
+	// Visibility: a user sees only their own jobs.
+	mustRole(t, s, "makers", "inference:create", "inference:list")
+	mustUser(t, s, "admin", "mo", "makers")
+	s.MustCall(t, 404, "GET", "/inferences/"+id, testenv.As("mo"), nil)
+	s.MustCall(t, 400, "POST", "/inferences", testenv.As("mo"), map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}})
+	list := s.MustCall(t, 200, "GET", "/inferences", testenv.As("mo"), nil).JSON(t)["data"].(map[string]any)["inferences"].([]any)
+	if len(list) != 0 {
+		t.Errorf("mo sees %d jobs of others", len(list))
+	}
+	s.MustCall(t, 403, "GET", "/inferences?username=admin", testenv.As("mo"), nil)
+	s.MustCall(t, 204, "DELETE", "/inferences", testenv.As("mo"), map[string]any{"inference_id_list": []string{id}})
+	getJob(t, s, admin, id) // still there
+}
+
