@@ -112,7 +112,9 @@ type runWorker struct {
 	d Deps
 }
 
-func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return w.d.Cfg.JobTimeout + time.Minute }
+func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration {
+	return w.d.Cfg.JobTimeout + time.Minute
+}
 
 // Work runs the job unless it is no longer inprogress (done, cancelled),
 // and records the outcome exactly once.

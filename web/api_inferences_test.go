@@ -305,4 +305,3 @@ func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
 	s.MustCall(t, 204, "DELETE", "/inferences", testenv.As("mo"), map[string]any{"inference_id_list": []string{id}})
 	getJob(t, s, admin, id) // still there
 }
-
