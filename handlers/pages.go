@@ -36,6 +36,8 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 			CreateRoles:   p.Can(who, "role:create"),
 			ListModels:    p.Can(who, "checkpoint:list"),
 			ListEndpoints: p.Can(who, "sagemaker_endpoint:list"),
+			ListJobs:      p.Can(who, "inference:list"),
+			CreateJobs:    p.Can(who, "inference:create"),
 		},
 	}
 }

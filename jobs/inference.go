@@ -144,6 +144,10 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 		return err
 	case err != nil && ctx.Err() != nil && time.Now().After(deadline):
 		return w.fail(ctx, inf, timedOut)
+	case err != nil && ctx.Err() != nil:
+		// Shutting down: leave the job inprogress for the next attempt,
+		// here or on another replica.
+		return err
 	case err != nil && gpu.IsTransient(err) && job.Attempt < job.MaxAttempts:
 		return err
 	case err != nil:

@@ -93,6 +93,7 @@ type InferenceFilter struct {
 	Owner    string // "" all
 	Status   string
 	Endpoint string
+	Model    string // keeps jobs that used a checkpoint of this name
 	Since    *time.Time
 	After    *uuid.UUID // keyset: continue after this job
 	Limit    int        // 0: all
@@ -112,8 +113,10 @@ func (s *Store) ListInferences(ctx context.Context, f InferenceFilter, fn func(I
 		  AND ($3 = '' OR i.endpoint_name = $3)
 		  AND ($4::timestamptz IS NULL OR i.create_time >= $4)
 		  AND ($5::uuid IS NULL OR (i.create_time, i.id) < (SELECT create_time, id FROM inferences WHERE id = $5))
+		  AND ($7 = '' OR EXISTS (SELECT 1 FROM jsonb_each(i.used_models) t, jsonb_array_elements(t.value) m
+		                          WHERE m->>'model_name' = $7))
 		ORDER BY i.create_time DESC, i.id DESC
-		LIMIT $6`, f.Owner, f.Status, f.Endpoint, f.Since, f.After, limit)
+		LIMIT $6`, f.Owner, f.Status, f.Endpoint, f.Since, f.After, limit, f.Model)
 	if err != nil {
 		return translate("list inferences", err)
 	}

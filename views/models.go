@@ -27,6 +27,8 @@ type Can struct {
 	CreateRoles   bool
 	ListModels    bool
 	ListEndpoints bool
+	ListJobs      bool
+	CreateJobs    bool
 }
 
 // LoginPage is the sign-in screen.

@@ -94,3 +94,34 @@ func TestBrowserCreatesAnEndpoint(t *testing.T) {
 		t.Errorf("second endpoint error = %q", msg)
 	}
 }
+
+// TestBrowserGeneratesAnImage generates an image from the Generate page,
+// watches the job page update itself, and finds it in the gallery.
+func TestBrowserGeneratesAnImage(t *testing.T) {
+	t.Parallel()
+	s := inferenceServer(t)
+	b := newBrowser(t, 60*time.Second)
+	b.login(s.URL, "admin", testenv.AdminPassword)
+	b.do("generate",
+		chromedp.Navigate(s.URL+"/generate"),
+		chromedp.WaitVisible(tid("generate-form")),
+		chromedp.SendKeys(tid("generate-prompt"), "a red bicycle"),
+		chromedp.SetValue(tid("generate-width"), "64"),
+		chromedp.SetValue(tid("generate-height"), "64"),
+		chromedp.Click(tid("generate-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="job-detail"][data-status="succeed"]`)),
+		chromedp.WaitVisible(tid("job-image")),
+	)
+	infotext := run(b, "infotext", chromedp.Text(chromedp.CSS(`pre.infotext`)))
+	if !strings.Contains(infotext, "a red bicycle") || !strings.Contains(infotext, "Size: 64x64") {
+		t.Errorf("infotext = %q", infotext)
+	}
+	loaded := run(b, "image loaded", chromedp.Evaluate[bool](`document.querySelector('[data-testid="job-image"]').naturalWidth === 64`))
+	if !loaded {
+		t.Error("the job's image did not load at 64 pixels wide")
+	}
+	b.do("gallery",
+		chromedp.Navigate(s.URL+"/gallery"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid^="gallery-card-"][data-status="succeed"] img`)),
+	)
+}

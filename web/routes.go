@@ -99,6 +99,14 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodGet, "/endpoints/:name/row", policy.Need("sagemaker_endpoint:list"), h.endpoints.RowPage},
 		{http.MethodDelete, "/endpoints/:name", policy.Need("sagemaker_endpoint:create"), h.endpoints.DeletePage},
 
+		{http.MethodGet, "/gallery", policy.Need("inference:list"), h.inferences.GalleryPage},
+		{http.MethodGet, "/gallery/:id", policy.Need("inference:list"), h.inferences.JobPage},
+		{http.MethodGet, "/gallery/:id/detail", policy.Need("inference:list"), h.inferences.JobDetailPage},
+		{http.MethodPost, "/gallery/:id/cancel", policy.Need("inference:create"), h.inferences.CancelPage},
+		{http.MethodDelete, "/gallery/:id", policy.Need("inference:list"), h.inferences.DeletePage},
+		{http.MethodGet, "/generate", policy.Need("inference:create"), h.inferences.GeneratePage},
+		{http.MethodPost, "/generate", policy.Need("inference:create"), h.inferences.GenerateSubmit},
+
 		// Every signed-in user manages their own keys; the handler narrows.
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},

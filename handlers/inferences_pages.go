@@ -1,0 +1,281 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"easel/jobs"
+	"easel/store"
+	"easel/views"
+)
+
+// galleryPage is how many cards one scroll loads.
+const galleryPage = 24
+
+// GalleryPage is GET /gallery (and its infinite-scroll pages).
+func (h *Inferences) GalleryPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	who := actor(c)
+	f := views.GalleryFilter{User: c.QueryParam("user"), Status: c.QueryParam("status"), Model: c.QueryParam("model"),
+		Endpoint: c.QueryParam("endpoint"), Since: c.QueryParam("since")}
+	q := store.InferenceFilter{Status: f.Status, Model: f.Model, Endpoint: f.Endpoint, Limit: galleryPage}
+	if f.Since != "" {
+		if t, err := time.Parse("2006-01-02", f.Since); err == nil {
+			q.Since = &t
+		}
+	}
+	if after, err := uuid.Parse(c.QueryParam("after")); err == nil {
+		q.After = &after
+	}
+	p := views.GalleryPage{Base: BaseView(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, "inference:all")}
+	var last string
+	err := h.List(ctx, who, q, f.User, func(job store.Inference) error {
+		card := views.GalleryCard{Job: job}
+		if len(job.ImageNames) > 0 {
+			u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+job.ImageNames[0], presignTTL)
+			if err != nil {
+				return err
+			}
+			card.Thumb = u
+		}
+		p.Cards = append(p.Cards, card)
+		last = job.ID.String()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(p.Cards) == galleryPage {
+		next := c.QueryParams()
+		next.Set("after", last)
+		p.More = next.Encode()
+	}
+	if err := h.galleryChoices(ctx, c, &p); err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Gallery(p))
+}
+
+// galleryChoices fills the filter's users, endpoints and models.
+func (h *Inferences) galleryChoices(ctx context.Context, c echo.Context, p *views.GalleryPage) error {
+	if p.CanAll {
+		users, err := h.store.ListUsers(ctx, store.UserFilter{})
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			p.Users = append(p.Users, u.Username)
+		}
+	}
+	eps, err := h.endpoints.List(ctx, actor(c), EndpointQuery{})
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		p.Endpoints = append(p.Endpoints, e.Name)
+	}
+	p.Models, err = h.activeModels(ctx, c)
+	return err
+}
+
+// activeModels lists the Active Stable-diffusion checkpoints actor may use.
+func (h *Inferences) activeModels(ctx context.Context, c echo.Context) ([]string, error) {
+	var viewer *store.Viewer
+	if who := actor(c); !h.policy.Can(who, "user:all") {
+		u, err := h.store.FindUser(ctx, who.Username)
+		if err != nil {
+			return nil, err
+		}
+		viewer = &store.Viewer{Username: u.Username, Roles: u.Roles}
+	}
+	list, _, err := h.store.ListCheckpoints(ctx, store.CheckpointFilter{Statuses: []string{store.CheckpointActive},
+		Types: []string{"Stable-diffusion"}, VisibleTo: viewer, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, ck := range list {
+		names = append(names, ck.Names...)
+	}
+	return names, nil
+}
+
+// jobView builds the job page's view model.
+func (h *Inferences) jobView(c echo.Context, job store.Inference) (views.JobPage, error) {
+	ctx := c.Request().Context()
+	p := views.JobPage{Base: BaseView(c, h.policy, "Job", "gallery"), Job: job, CanModify: true}
+	for _, n := range job.ImageNames {
+		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, presignTTL)
+		if err != nil {
+			return p, err
+		}
+		p.Images = append(p.Images, u)
+	}
+	p.Params = h.prettyObject(ctx, job.ParamsKey)
+	if job.Status == store.InferenceSucceeded {
+		var file struct {
+			Info string `json:"info"`
+		}
+		if raw := h.readSmall(ctx, jobs.ParamFileKey(job.ID)); raw != nil && json.Unmarshal(raw, &file) == nil {
+			var info struct {
+				Infotexts []string `json:"infotexts"`
+			}
+			_ = json.Unmarshal([]byte(file.Info), &info)
+			p.Infotexts = info.Infotexts
+		}
+	}
+	return p, nil
+}
+
+// readSmall reads an object of at most 1 MiB; nil when it cannot.
+func (h *Inferences) readSmall(ctx context.Context, key string) []byte {
+	r, err := h.blob.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (h *Inferences) prettyObject(ctx context.Context, key string) string {
+	raw := h.readSmall(ctx, key)
+	if raw == nil {
+		return "(not uploaded)"
+	}
+	var buf bytes.Buffer
+	if json.Indent(&buf, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// JobPage is GET /gallery/:id.
+func (h *Inferences) JobPage(c echo.Context) error {
+	job, err := h.Get(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p, err := h.jobView(c, job)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Job(p))
+}
+
+// JobDetailPage is GET /gallery/:id/detail: the live part of the job page.
+func (h *Inferences) JobDetailPage(c echo.Context) error {
+	job, err := h.Get(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p, err := h.jobView(c, job)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.JobDetail(p))
+}
+
+// CancelPage is POST /gallery/:id/cancel.
+func (h *Inferences) CancelPage(c echo.Context) error {
+	if _, err := h.Cancel(c.Request().Context(), actor(c), c.Param("id")); err != nil {
+		return err
+	}
+	return h.JobDetailPage(c)
+}
+
+// DeletePage is DELETE /gallery/:id; the browser goes back to the gallery.
+func (h *Inferences) DeletePage(c echo.Context) error {
+	if err := h.Delete(c.Request().Context(), actor(c), []string{c.Param("id")}); err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Redirect", "/gallery")
+	return c.NoContent(http.StatusOK)
+}
+
+// GeneratePage is GET /generate.
+func (h *Inferences) GeneratePage(c echo.Context) error {
+	models, err := h.activeModels(c.Request().Context(), c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Generate(views.GeneratePage{Base: BaseView(c, h.policy, "Generate", "generate"),
+		Form: views.GenerateForm{Models: models, Errors: views.FormErrors{}}}))
+}
+
+// GenerateSubmit is POST /generate: the same create, upload and start the
+// API offers, then on to the job's page.
+func (h *Inferences) GenerateSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	form, _ := c.FormParams()
+	f := views.GenerateForm{Prompt: form.Get("prompt"), Negative: form.Get("negative_prompt"), Model: form.Get("model"),
+		Sampler: form.Get("sampler"), Type: form.Get("inference_type"), Steps: form.Get("steps"), CFG: form.Get("cfg_scale"),
+		Width: form.Get("width"), Height: form.Get("height"), Seed: form.Get("seed"), Batch: form.Get("batch_size"),
+		Errors: views.FormErrors{}}
+	id, err := h.generate(ctx, c, form)
+	if err != nil {
+		errs, status, ok := formErrors(err)
+		if !ok {
+			return err
+		}
+		if f.Models, err = h.activeModels(ctx, c); err != nil {
+			return err
+		}
+		f.Errors = views.FormErrors{"": errs[firstKey(errs)]}
+		return Render(c, status, views.GenerateFormView(f))
+	}
+	c.Response().Header().Set("HX-Redirect", "/gallery/"+id)
+	return c.NoContent(http.StatusOK)
+}
+
+func firstKey(m views.FormErrors) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+func (h *Inferences) generate(ctx context.Context, c echo.Context, form url.Values) (string, error) {
+	num := func(name string, def float64) float64 {
+		if v, err := strconv.ParseFloat(form.Get(name), 64); err == nil {
+			return v
+		}
+		return def
+	}
+	if form.Get("prompt") == "" {
+		return "", store.FieldError("prompt", "Write a prompt.")
+	}
+	models := map[string][]string{"VAE": {"Automatic"}}
+	if m := form.Get("model"); m != "" {
+		models["Stable-diffusion"] = []string{m}
+	}
+	created, err := h.Create(ctx, actor(c), InferenceInput{TaskType: "txt2img", InferenceType: form.Get("inference_type"), Models: models})
+	if err != nil {
+		return "", err
+	}
+	params, _ := json.Marshal(map[string]any{
+		"prompt": form.Get("prompt"), "negative_prompt": form.Get("negative_prompt"), "sampler_name": form.Get("sampler"),
+		"steps": num("steps", 20), "cfg_scale": num("cfg_scale", 7), "width": num("width", 512), "height": num("height", 512),
+		"seed": num("seed", -1), "batch_size": num("batch_size", 1), "n_iter": 1,
+	})
+	if err := h.blob.Put(ctx, created.Job.ParamsKey, params, "application/json"); err != nil {
+		return "", err
+	}
+	id := created.Job.ID.String()
+	if _, err := h.Start(ctx, actor(c), id, 0); err != nil {
+		return "", err
+	}
+	return id, nil
+}
