@@ -1,0 +1,47 @@
+package app
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEverySettingIsInTheREADME keeps the README's configuration table in
+// step with what LoadConfig reads.
+func TestEverySettingIsInTheREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		for _, name := range strings.Split(s.Name, " / ") {
+			if !strings.Contains(string(readme), "`"+name+"`") {
+				t.Errorf("README.md has no row for %s", name)
+			}
+		}
+	}
+}
+
+func TestLoadConfigDefaultsAndErrors(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	c, err := LoadConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.APIBase != "/prod" || c.APIVersion != "1.4.0" || c.JobTimeout != time.Hour ||
+		c.UploadTTL != 168*time.Hour || c.MaxModelBytes != 50<<30 || c.S3Bucket != "easel" {
+		t.Errorf("defaults = %+v", c)
+	}
+	for name, value := range map[string]string{
+		"EASEL_API_BASE": "/", "EASEL_LOG_FORMAT": "xml", "EASEL_SECRET": "short", "EASEL_MAX_MODEL_BYTES": "lots",
+		"EASEL_UPLOAD_TTL": "-1h", "EASEL_JOB_TIMEOUT": "0s", "EASEL_RECONCILE_INTERVAL": "1ms",
+		"EASEL_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x",
+	} {
+		env = map[string]string{name: value}
+		if _, err := LoadConfig(get); err == nil || !strings.Contains(err.Error(), "EASEL_") {
+			t.Errorf("%s=%q: error %v, want one naming the setting", name, value, err)
+		}
+	}
+}
