@@ -76,6 +76,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err != nil {
 		return nil, err
 	}
+	if a.pg.Owned() {
+		// Nobody else uses this private cluster: a job still marked running
+		// belonged to an easel that was killed; run it again now rather than
+		// after River's rescue delay.
+		if _, err := a.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`); err != nil {
+			return nil, fmt.Errorf("requeue interrupted jobs: %w", err)
+		}
+	}
 	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}

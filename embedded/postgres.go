@@ -101,6 +101,10 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger) (*Postgres
 	return p, nil
 }
 
+// Owned reports whether this process started the cluster (and so is its
+// only user), rather than attaching to one another process runs.
+func (p *Postgres) Owned() bool { return p != nil && p.cmd != nil }
+
 // Stop shuts the cluster down (fast mode) and waits for it.
 func (p *Postgres) Stop() {
 	if p == nil || p.cmd == nil || p.cmd.Process == nil {

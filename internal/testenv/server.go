@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"easel/app"
 )
@@ -24,6 +26,9 @@ type Server struct {
 	URL string
 	// Log holds everything the server logged.
 	Log *bytes.Buffer
+
+	http *httptest.Server
+	once sync.Once
 }
 
 // Option changes a test server's environment.
@@ -36,6 +41,14 @@ func WithEnv(name, value string) Option {
 
 // NewServer starts Easel on a cloned database and a fresh bucket.
 func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	return Start(t, Env(t, opts...))
+}
+
+// Env returns the environment of a test server: a cloned database, a fresh
+// bucket and fixed credentials, changed by opts. Two servers started with
+// the same Env share their data (a restart).
+func Env(t testing.TB, opts ...Option) map[string]string {
 	t.Helper()
 	s3 := NewS3(t)
 	env := map[string]string{
@@ -52,6 +65,12 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(env)
 	}
+	return env
+}
+
+// Start runs Easel with env until the test ends (or Stop).
+func Start(t testing.TB, env map[string]string) *Server {
+	t.Helper()
 	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -66,9 +85,24 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("open easel: %v", err)
 	}
 	srv := httptest.NewServer(a.Web.Echo)
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
+	s := &Server{App: a, URL: srv.URL, Log: logs, http: srv}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop shuts the server down (again: no-op).
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		s.http.Close()
+		s.App.Close()
 	})
-	return &Server{App: a, URL: srv.URL, Log: logs}
+}
+
+// Crash stops the server the hard way: running jobs are cancelled
+// mid-flight instead of being allowed to finish.
+func (s *Server) Crash() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.App.River.StopAndCancel(ctx)
+	s.Stop()
 }
