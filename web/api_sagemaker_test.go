@@ -1,7 +1,11 @@
 package web_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"easel/gpu/sagemaker/fake"
@@ -34,7 +38,37 @@ func TestSageMakerEndpointLifecycle(t *testing.T) {
 		t.Errorf("CreateEndpoint called %d times, want 1", n)
 	}
 
-	// A failing instance type ends Failed with SageMaker's reason.
+	// An async inference: the fake writes its output into the real bucket.
+	f.WriteObject = func(key string, body []byte) error {
+		return s.App.Blob.Put(context.Background(), key, body, "application/json")
+	}
+	var failNext atomic.Bool
+	f.Invoke = func(endpoint string, body []byte) ([]byte, error) {
+		if failNext.Load() {
+			return nil, errors.New("CUDA out of memory")
+		}
+		return fake.DefaultInvoke(endpoint, body)
+	}
+	for _, wantFail := range []bool{false, true} {
+		failNext.Store(wantFail)
+		r := s.MustCall(t, 201, "POST", "/inferences", testenv.As("admin"), map[string]any{"task_type": "txt2img",
+			"inference_type": "Async", "models": map[string]any{}, "sagemaker_endpoint_name": name})
+		createParams(t, r, map[string]any{"prompt": "via sagemaker", "width": 64, "height": 64})
+		id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+		s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", testenv.As("admin"), nil)
+		job := waitJob(t, s, id)
+		switch {
+		case !wantFail && (job["status"] != "succeed" || len(job["img_presigned_urls"].([]any)) != 1):
+			t.Errorf("sagemaker async job = %v", job)
+		case wantFail && (job["status"] != "failed" || !strings.Contains(fmt.Sprint(job["sagemakerRaw"]), "CUDA out of memory")):
+			t.Errorf("failing sagemaker job = %v", job)
+		}
+	}
+	if n := len(f.CallsTo("InvokeEndpointAsync")); n != 2 {
+		t.Errorf("InvokeEndpointAsync called %d times, want 2", n)
+	}
+
+	// An instance type outside the catalogue is refused with the valid ones.
 	r = s.MustCall(t, 400, "POST", "/endpoints", testenv.As("admin"), map[string]any{
 		"endpoint_type": "Real-time", "instance_type": "ml.fail.xlarge", "initial_instance_count": 1, "assign_to_roles": []string{"IT Operator"}})
 	if !strings.Contains(r.Message(t), "valid types: ml.g4dn.2xlarge") {
