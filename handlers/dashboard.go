@@ -12,16 +12,21 @@ import (
 
 // Dashboard shows counts of what the user may see.
 type Dashboard struct {
-	store  *store.Store
-	policy *policy.Policy
-	users  *Users
-	roles  *Roles
-	keys   *Keys
+	store       *store.Store
+	policy      *policy.Policy
+	users       *Users
+	roles       *Roles
+	keys        *Keys
+	checkpoints *Checkpoints
+	endpoints   *Endpoints
+	inferences  *Inferences
 }
 
 // NewDashboard returns the dashboard handler.
-func NewDashboard(s *store.Store, p *policy.Policy, users *Users, roles *Roles, keys *Keys) *Dashboard {
-	return &Dashboard{store: s, policy: p, users: users, roles: roles, keys: keys}
+func NewDashboard(s *store.Store, p *policy.Policy, users *Users, roles *Roles, keys *Keys,
+	checkpoints *Checkpoints, endpoints *Endpoints, inferences *Inferences) *Dashboard {
+	return &Dashboard{store: s, policy: p, users: users, roles: roles, keys: keys,
+		checkpoints: checkpoints, endpoints: endpoints, inferences: inferences}
 }
 
 // Page is GET /.
@@ -42,6 +47,28 @@ func (h *Dashboard) Page(c echo.Context) error {
 			return err
 		}
 		p.Roles = len(roles)
+	}
+	if p.Can.ListModels {
+		var err error
+		if _, p.Models, err = h.checkpoints.List(ctx, who, CheckpointQuery{Statuses: []string{store.CheckpointActive}, Page: 1, PerPage: 1}); err != nil {
+			return err
+		}
+	}
+	if p.Can.ListEndpoints {
+		eps, err := h.endpoints.List(ctx, who, EndpointQuery{Statuses: []string{"InService"}})
+		if err != nil {
+			return err
+		}
+		p.Endpoints = len(eps)
+	}
+	if p.Can.ListJobs {
+		err := h.inferences.List(ctx, who, store.InferenceFilter{Status: store.InferenceInProgress}, "", func(store.Inference) error {
+			p.Running++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	keys, err := h.keys.List(ctx, who)
 	if err != nil {

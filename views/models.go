@@ -43,6 +43,8 @@ type LoginPage struct {
 type DashboardPage struct {
 	Base
 	Users, Roles, Keys int
+	Models, Endpoints  int
+	Running            int
 	Audit              []store.AuditEntry
 }
 

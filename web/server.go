@@ -80,7 +80,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	h.inferences = handlers.NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, h.endpoints, d.Log)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
-	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys)
+	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
 		s.addAPI(r)
 	}
