@@ -91,14 +91,28 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	history, err := h.store.AuditOf(c.Request().Context(), e.Name, 20)
+	ctx := c.Request().Context()
+	history, err := h.store.AuditOf(ctx, e.Name, 20)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.EndpointDetail(views.EndpointPage{
-		Base: BaseView(c, h.policy, e.Name, "endpoints"), Endpoint: e,
-		CanDelete: h.row(actor(c), v, e).CanDelete, History: history,
-	}))
+	p := views.EndpointPage{Base: BaseView(c, h.policy, e.Name, "endpoints"), Endpoint: e,
+		CanDelete: h.row(actor(c), v, e).CanDelete, History: history}
+	// Everyone's jobs for holders of inference:all, else one's own.
+	if h.policy.Can(actor(c), "inference:list") {
+		f := store.InferenceFilter{Endpoint: e.Name, Limit: 10}
+		if !h.policy.Can(actor(c), "inference:all") {
+			f.Owner = actor(c).Name()
+		}
+		err = h.store.ListInferences(ctx, f, func(j store.Inference) error {
+			p.Jobs = append(p.Jobs, j)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return Render(c, http.StatusOK, views.EndpointDetail(p))
 }
 
 // CreatePage is POST /endpoints from the console form.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
@@ -164,19 +165,15 @@ func (h *Inferences) prettyObject(ctx context.Context, key string) string {
 
 // JobPage is GET /gallery/:id.
 func (h *Inferences) JobPage(c echo.Context) error {
-	job, err := h.Get(c.Request().Context(), actor(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	p, err := h.jobView(c, job)
-	if err != nil {
-		return err
-	}
-	return Render(c, http.StatusOK, views.Job(p))
+	return h.renderJob(c, views.Job)
 }
 
 // JobDetailPage is GET /gallery/:id/detail: the live part of the job page.
 func (h *Inferences) JobDetailPage(c echo.Context) error {
+	return h.renderJob(c, views.JobDetail)
+}
+
+func (h *Inferences) renderJob(c echo.Context, view func(views.JobPage) templ.Component) error {
 	job, err := h.Get(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -185,7 +182,7 @@ func (h *Inferences) JobDetailPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.JobDetail(p))
+	return Render(c, http.StatusOK, view(p))
 }
 
 // CancelPage is POST /gallery/:id/cancel.

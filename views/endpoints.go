@@ -37,6 +37,7 @@ type EndpointPage struct {
 	Endpoint  store.Endpoint
 	CanDelete bool
 	History   []store.AuditEntry
+	Jobs      []store.Inference
 }
 
 func endpointStatusClass(status string) string {
