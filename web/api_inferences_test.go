@@ -292,6 +292,17 @@ func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
 	s.MustCall(t, 400, "PUT", "/inferences/"+id+"/start", admin, nil)
 	s.MustCall(t, 400, "POST", "/inferences/"+id+"/cancel", admin, nil)
 
+	// An endpoint deleted between create and start: a clear 400, the job stays created.
+	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
+		"models": map[string]any{}, "sagemaker_endpoint_name": "esd-async-slow"})
+	orphan := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	createParams(t, r, map[string]any{"prompt": "orphan"})
+	s.MustCall(t, 204, "DELETE", "/endpoints", admin, map[string]any{"endpoint_name_list": []string{"esd-async-slow"}})
+	r = s.MustCall(t, 400, "PUT", "/inferences/"+orphan+"/start", admin, nil)
+	if !strings.Contains(r.Message(t), "endpoint esd-async-slow of inference "+orphan+" was deleted") {
+		t.Errorf("start after the endpoint was deleted: %q", r.Message(t))
+	}
+
 	// Visibility: a user sees only their own jobs.
 	mustRole(t, s, "makers", "inference:create", "inference:list")
 	mustUser(t, s, "admin", "mo", "makers")
