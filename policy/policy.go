@@ -36,6 +36,7 @@ type snapshot struct {
 	users    map[string]bool
 	roles    map[string][]string // role name → permissions
 	memo     sync.Map            // "subject\x00perm" → bool
+	unions   sync.Map            // "role\x00role…" → sorted permissions
 }
 
 // New loads the snapshot from s.
@@ -101,14 +102,21 @@ func (p *Policy) Key(hash []byte) (store.APIKey, bool) {
 
 // PermissionsOf returns the de-duplicated union of the permissions of the
 // named roles, sorted in byte order; roles that do not exist add nothing.
+// The result is shared: callers must not modify it.
 func (p *Policy) PermissionsOf(roles []string) []string {
 	snap := p.snapshot.Load()
+	key := strings.Join(roles, "\x00")
+	if v, ok := snap.unions.Load(key); ok {
+		return v.([]string)
+	}
 	out := []string{}
 	for _, r := range roles {
 		out = append(out, snap.roles[r]...)
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	snap.unions.Store(key, out)
+	return out
 }
 
 // UserExists reports whether a user of this name exists.
