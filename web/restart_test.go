@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,5 +41,43 @@ func TestJobsSurviveARestart(t *testing.T) {
 		if job["status"] != "succeed" || len(job["img_presigned_urls"].([]any)) != 2 {
 			t.Errorf("job %s after the restart: %v", id, job)
 		}
+	}
+}
+
+// TestImportSurvivesARestart crashes the server in the middle of a URL
+// import and starts it again: the import finishes from the start, and no
+// multipart upload is left behind.
+func TestImportSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	_, payload := randomChunks(t, 6<<20)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(payload)))
+		for off := 0; off < len(payload); off += 1 << 20 {
+			if _, err := w.Write(payload[off : off+1<<20]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(slow.Close)
+	env := testenv.Env(t, testenv.WithEnv("EASEL_ALLOW_PRIVATE_URLS", "1"))
+	s := testenv.Start(t, env)
+	importURL(t, s, "Lora", slow.URL+"/weights/slow.safetensors")
+	waitFor(t, "the download to start", func() bool {
+		c := checkpointsOf(t, s, testenv.As("admin"), "")
+		return len(c) == 1 && c[0]["total_bytes"] != nil
+	})
+	time.Sleep(400 * time.Millisecond)
+	s.Crash()
+
+	s2 := testenv.Start(t, env)
+	c := waitImported(t, s2, "slow.safetensors")
+	if c["status"] != "Active" || c["size"] != strconv.Itoa(len(payload)) {
+		t.Fatalf("import after the restart: %v", c)
+	}
+	uploads, err := s2.App.Blob.ListMultipartUploads(t.Context(), "")
+	if err != nil || len(uploads) != 0 {
+		t.Errorf("multipart uploads left behind: %v %v", uploads, err)
 	}
 }
