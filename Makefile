@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run demo test templ check bench-api clean
+.PHONY: all build run demo test templ check bench-api bench-dispatch bench-list clean
 
 all: build
 
@@ -49,6 +49,12 @@ bench-api: build
 
 bench-upload: build
 	$(GO) run ./bench/upload
+
+bench-dispatch: build
+	$(GO) run ./bench/dispatch
+
+bench-list: build
+	$(GO) run ./bench/list
 
 clean:
 	rm -rf bin

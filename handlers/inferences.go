@@ -216,10 +216,10 @@ func (h *Inferences) Get(ctx context.Context, actor policy.Principal, id string)
 	return h.visibleJob(ctx, h.store.Pool, actor, id, false)
 }
 
-// Start checks the uploaded parameters and queues the job (Async), or
-// queues it and waits up to wait for its result (Real-time). The job is
-// inprogress when Start returns, and finishes exactly once.
-func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id string, wait time.Duration) (store.Inference, error) {
+// Start checks the uploaded parameters and queues the job; a Real-time job
+// is then awaited up to realtimeWait for its result. The job is inprogress
+// (or done) when Start returns, and finishes exactly once.
+func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id string, realtimeWait time.Duration) (store.Inference, error) {
 	if err := h.policy.Require(actor, "inference:create"); err != nil {
 		return store.Inference{}, err
 	}
@@ -260,10 +260,10 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 		return job, err
 	}
 	job.Status, job.StartTime, job.Prompt = inprogress, now, prompt
-	if wait <= 0 {
+	if job.InferenceType == gpu.Async || realtimeWait <= 0 {
 		return job, nil
 	}
-	return h.await(ctx, job.ID, wait)
+	return h.await(ctx, job.ID, realtimeWait)
 }
 
 // await polls a job until it leaves inprogress or wait passes.

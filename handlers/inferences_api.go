@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"easel/gpu"
 	"easel/jobs"
 	"easel/store"
 )
@@ -110,20 +111,11 @@ func (h *Inferences) CreateAPI(c echo.Context) error {
 // StartAPI is PUT /inferences/{id}/start: 202 for Async, 200 with the job
 // for Real-time.
 func (h *Inferences) StartAPI(c echo.Context) error {
-	ctx := c.Request().Context()
-	job, err := h.Get(ctx, actor(c), c.Param("id"))
+	job, err := h.Start(c.Request().Context(), actor(c), c.Param("id"), RealtimeWait)
 	if err != nil {
 		return err
 	}
-	wait := time.Duration(0)
-	if job.InferenceType != "Async" {
-		wait = RealtimeWait
-	}
-	job, err = h.Start(ctx, actor(c), c.Param("id"), wait)
-	if err != nil {
-		return err
-	}
-	if wait == 0 {
+	if job.InferenceType == gpu.Async {
 		return Respond(c, http.StatusAccepted, map[string]any{"inference": map[string]any{
 			"inference_id": job.ID.String(), "status": job.Status, "endpoint_name": job.EndpointName,
 			"output_path": h.s3(jobs.ParamFileKey(job.ID)),

@@ -49,17 +49,10 @@ func ParamFileKey(id uuid.UUID) string { return ResultPrefix(id) + id.String() +
 // ReadParams reads and checks a job's uploaded parameters: present, at
 // most MaxParamsBytes, a JSON object, and within the size limits.
 func ReadParams(ctx context.Context, b *blob.Client, key string) (json.RawMessage, error) {
-	size, err := b.Head(ctx, key)
+	r, err := b.Get(ctx, key)
 	if blob.IsNotFound(err) {
 		return nil, store.Errorf(store.EInvalid, "the parameters are not uploaded yet: PUT them to api_params_s3_upload_url first")
 	}
-	if err != nil {
-		return nil, err
-	}
-	if size > MaxParamsBytes {
-		return nil, store.Errorf(store.EInvalid, "the parameter file is %d bytes; the limit is %d", size, MaxParamsBytes)
-	}
-	r, err := b.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +60,9 @@ func ReadParams(ctx context.Context, b *blob.Client, key string) (json.RawMessag
 	raw, err := io.ReadAll(io.LimitReader(r, MaxParamsBytes+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(raw) > MaxParamsBytes {
+		return nil, store.Errorf(store.EInvalid, "the parameter file is larger than the limit of %d bytes", MaxParamsBytes)
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {

@@ -66,9 +66,14 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		RetryPolicy: quickRetry{},
-		Queues:      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
-		Workers:     workers,
-		Logger:      d.Log.With("component", "river"),
+		// Inference jobs mostly wait on GPUs: many may run at once, and a
+		// started job should be fetched within milliseconds, not after
+		// River's default 100 ms cooldown and 1 s poll (bench/dispatch).
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 250 * time.Millisecond,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
+		Workers:           workers,
+		Logger:            d.Log.With("component", "river"),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },
