@@ -209,6 +209,7 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference) (gpu.Result
 // which case what was written is removed.
 func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Result) error {
 	var names []string
+	objects := map[string][]byte{}
 	for i, b64 := range res.Images {
 		png, err := toPNG(b64)
 		if err != nil {
@@ -218,9 +219,7 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 		if len(res.Images) == 1 && !strings.HasPrefix(inf.TaskType, "txt2img") && !strings.HasPrefix(inf.TaskType, "img2img") {
 			name = "image.png"
 		}
-		if err := w.d.Blob.Put(ctx, ResultPrefix(inf.ID)+name, png, "image/png"); err != nil {
-			return gpu.TransientError{Err: err}
-		}
+		objects[ResultPrefix(inf.ID)+name] = png
 		names = append(names, name)
 	}
 	info := res.Info
@@ -229,7 +228,8 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 	}
 	file, _ := json.Marshal(map[string]any{"parameters": res.Parameters, "info": info,
 		"endpont_name": inf.EndpointName, "endpoint_name": inf.EndpointName, "inference_id": inf.ID.String()})
-	if err := w.d.Blob.Put(ctx, ParamFileKey(inf.ID), file, "application/json"); err != nil {
+	objects[ParamFileKey(inf.ID)] = file
+	if err := w.putAll(ctx, objects); err != nil {
 		return gpu.TransientError{Err: err}
 	}
 	succeed, now, raw := store.InferenceSucceeded, w.d.Store.Now(), ""
@@ -243,6 +243,25 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 		return err
 	}
 	return nil
+}
+
+// putAll writes the objects at once (images and the parameter file).
+func (w *runWorker) putAll(ctx context.Context, objects map[string][]byte) error {
+	errs := make(chan error, len(objects))
+	for key, body := range objects {
+		go func() {
+			ct := "image/png"
+			if strings.HasSuffix(key, ".json") {
+				ct = "application/json"
+			}
+			errs <- w.d.Blob.Put(ctx, key, body, ct)
+		}()
+	}
+	var all []error
+	for range objects {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // fail marks the job failed with the backend's error text.
