@@ -100,6 +100,13 @@ func (s *Server) pageError(err error, c echo.Context) {
 		return
 	}
 	base := views.Base{Title: http.StatusText(status), CSRF: handlers.CSRFToken(c)}
+	if _, ok := policy.FromContext(c.Request().Context()); !ok {
+		// Unmatched paths skip the route middleware: find the user here so
+		// the error page still has its navigation.
+		if name, err := s.sessions.user(c.Request()); err == nil && name != "" && s.deps.Policy.UserExists(name) {
+			c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), policy.User(name))))
+		}
+	}
 	if p, ok := policy.FromContext(c.Request().Context()); ok {
 		base = handlers.BaseView(c, s.deps.Policy, http.StatusText(status), "")
 		base.User = p.Name()

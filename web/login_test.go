@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -108,5 +109,23 @@ func TestLoginLogoutAndSessionRevocation(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		t.Errorf("after revocation: got %d to %q, want a redirect to /login", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+func TestNotFoundPageKeepsTheNavigation(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	c, token := consoleClient(t, s)
+	if got := login(t, c, s, token, "admin", testenv.AdminPassword); got != http.StatusSeeOther {
+		t.Fatalf("login: %d", got)
+	}
+	res, err := c.Get(s.URL + "/no/such/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `data-testid="nav"`) {
+		t.Errorf("404 page: status %d, nav present %v", res.StatusCode, strings.Contains(string(body), `data-testid="nav"`))
 	}
 }
