@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -53,12 +55,25 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 // ListUsers returns the users matching f ordered by username (byte order),
 // without their password hashes.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT `+listedUserColumns+` FROM users u
-		WHERE ($1 = '' OR u.username = $1)
-		  AND ($2 = '' OR u.creator = $2 OR u.username = $2)
-		  AND ($3 = '' OR u.username = $3)
-		ORDER BY u.username COLLATE "C"`, f.Username, f.CreatedByOrSelf, f.Self)
+	// Only the filters in use become SQL: a statement without "$1 = ''"
+	// alternatives gets a cached generic plan instead of being planned on
+	// every call (the planning cost more than running it; bench/api).
+	var where []string
+	var args []any
+	add := func(cond, v string) {
+		if v != "" {
+			args = append(args, v)
+			where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+		}
+	}
+	add("u.username = ?", f.Username)
+	add("(u.creator = ? OR u.username = ?)", f.CreatedByOrSelf)
+	add("u.username = ?", f.Self)
+	sql := `SELECT ` + listedUserColumns + ` FROM users u`
+	if len(where) > 0 {
+		sql += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := s.Pool.Query(ctx, sql+` ORDER BY u.username COLLATE "C"`, args...)
 	if err != nil {
 		return nil, translate("list users", err)
 	}
