@@ -134,6 +134,12 @@ func TestBootstrapInitial(t *testing.T) {
 	if !cmp.Equal(got, []string{"webadmin"}) {
 		t.Errorf("webadmin can read itself: %v", got)
 	}
+	// The 1.4.0 WebUI sends the same with Authorization: Bearer <hex of the new user>.
+	s.MustCall(t, 201, "POST", "/users", testenv.Headers{"x-api-key": testenv.ServiceKey, "Authorization": bearer("webadmin2")},
+		map[string]any{"initial": true, "username": "webadmin2", "password": "pw", "roles": []string{"IT Operator"}, "creator": "webadmin2"})
+	// Naming some other unknown user by header is still 401.
+	s.MustCall(t, 401, "POST", "/users", testenv.Headers{"x-api-key": testenv.ServiceKey, "Authorization": bearer("ghost")},
+		map[string]any{"initial": true, "username": "webadmin3", "password": "pw", "creator": "webadmin3"})
 	// A user without user:all cannot bootstrap (or reset) an account.
 	mustRole(t, s, "managers", "user:create")
 	mustUser(t, s, "admin", "mia", "managers")

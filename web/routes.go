@@ -20,6 +20,9 @@ type apiRoute struct {
 	// onBehalf routes list or create on someone's behalf: a service key
 	// must assert a user (401 otherwise).
 	onBehalf bool
+	// bootstrap marks POST /users, where a service key may name the user
+	// an {"initial": true} body creates.
+	bootstrap bool
 }
 
 // apiRoutes is the whole API surface, one line per route.
@@ -33,7 +36,7 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodDelete, path: "/roles", guard: policy.Need("role:create"), handler: h.roles.DeleteAPI},
 		// Everyone may read their own record; the handler narrows the list.
 		{method: http.MethodGet, path: "/users", guard: policy.SignedIn, handler: h.users.ListAPI, onBehalf: true},
-		{method: http.MethodPost, path: "/users", guard: policy.Need("user:create"), handler: h.users.CreateAPI, bodyUser: "creator"},
+		{method: http.MethodPost, path: "/users", guard: policy.Need("user:create"), handler: h.users.CreateAPI, bodyUser: "creator", bootstrap: true},
 		{method: http.MethodDelete, path: "/users", guard: policy.Need("user:create"), handler: h.users.DeleteAPI},
 		{method: http.MethodGet, path: "/checkpoints", guard: policy.Need("checkpoint:list"), handler: h.checkpoints.ListAPI, onBehalf: true},
 		{method: http.MethodPost, path: "/checkpoints", guard: policy.Need("checkpoint:create"), handler: h.checkpoints.CreateAPI, bodyUser: "params.creator", onBehalf: true},
