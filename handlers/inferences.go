@@ -251,7 +251,11 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 		if !ok {
 			return store.Errorf(store.EInvalid, "inference %s cannot start: it was started or cancelled meanwhile", id)
 		}
-		if _, err := h.jobs.InsertTx(ctx, tx, jobs.RunArgs{InferenceID: job.ID}, nil); err != nil {
+		args := jobs.RunArgs{InferenceID: job.ID}
+		if len(params) <= jobs.InlineParams {
+			args.Params = params
+		}
+		if _, err := h.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 			return fmt.Errorf("enqueue inference: %w", err)
 		}
 		return store.Audit(ctx, tx, actor.Name(), "inference.start", id, job.EndpointName)

@@ -32,7 +32,13 @@ const (
 // RunArgs runs one started inference on its endpoint.
 type RunArgs struct {
 	InferenceID uuid.UUID `json:"inference_id"`
+	// Params are the checked parameters when small (InlineParams), so the
+	// worker need not read them from the store again.
+	Params json.RawMessage `json:"params,omitempty"`
 }
+
+// InlineParams is the largest parameter file carried in the job itself.
+const InlineParams = 64 << 10
 
 // Kind names the job in River.
 func (RunArgs) Kind() string { return "inference_run" }
@@ -133,7 +139,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	if _, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
 		return err
 	}
-	res, err := w.invoke(ctx, inf)
+	res, err := w.invoke(ctx, inf, job.Args.Params)
 	var snooze *river.JobSnoozeError
 	switch {
 	case errors.As(err, &snooze):
@@ -154,7 +160,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 
 // invoke runs the inference on its backend: SageMaker async endpoints
 // submit and are polled (the job snoozes meanwhile); others answer inline.
-func (w *runWorker) invoke(ctx context.Context, inf store.Inference) (gpu.Result, error) {
+func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json.RawMessage) (gpu.Result, error) {
 	e, err := store.FindEndpoint(ctx, w.d.Store.Pool, inf.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return gpu.Result{}, fmt.Errorf("endpoint %s was deleted while the job waited", inf.EndpointName)
@@ -166,9 +172,10 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference) (gpu.Result
 	if !ok {
 		return gpu.Result{}, fmt.Errorf("the %s backend is not configured on this server", e.Backend)
 	}
-	params, err := ReadParams(ctx, w.d.Blob, inf.ParamsKey)
-	if err != nil {
-		return gpu.Result{}, err
+	if len(params) == 0 {
+		if params, err = ReadParams(ctx, w.d.Blob, inf.ParamsKey); err != nil {
+			return gpu.Result{}, err
+		}
 	}
 	models := map[string][]string{}
 	for typ, list := range inf.UsedModels {
