@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run demo test templ check bench-api bench-dispatch bench-list clean
+.PHONY: all build run demo test templ check bench-api bench-upload bench-dispatch bench-list clean
 
 all: build
 
