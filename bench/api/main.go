@@ -35,9 +35,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,11 +48,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"easel/app"
-	"easel/internal/testenv"
+	"easel/bench/internal/benchenv"
 )
 
 const (
@@ -93,11 +90,11 @@ func run(ctx context.Context, duration time.Duration, clients int) (err error) {
 	if duration <= 0 || clients <= 0 {
 		return errors.New("-d and -c must be positive")
 	}
-	root, err := repoRoot()
+	root, err := benchenv.RepoRoot()
 	if err != nil {
 		return err
 	}
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := benchenv.CreateDatabase(ctx, "api")
 	if err != nil {
 		return err
 	}
@@ -130,7 +127,7 @@ func run(ctx context.Context, duration time.Duration, clients int) (err error) {
 	}
 	defer a.Close()
 
-	easelURL, stopEasel, err := serve(a.Web.HTTPServer("127.0.0.1:0"))
+	easelURL, stopEasel, err := benchenv.Serve(a.Web.HTTPServer("127.0.0.1:0"))
 	if err != nil {
 		return err
 	}
@@ -140,7 +137,7 @@ func run(ctx context.Context, duration time.Duration, clients int) (err error) {
 	bare.GET("/", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"message": "pong"})
 	})
-	bareURL, stopBare, err := serve(&http.Server{Handler: bare, ReadHeaderTimeout: 10 * time.Second})
+	bareURL, stopBare, err := benchenv.Serve(&http.Server{Handler: bare, ReadHeaderTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -205,81 +202,6 @@ func run(ctx context.Context, duration time.Duration, clients int) (err error) {
 	}
 	fmt.Printf("\ntarget: GET /prod/users >= 20%% of bare, p99 < 10 ms; idle RSS < 100 MB\n")
 	return nil
-}
-
-// repoRoot finds go.mod from the working directory upwards.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod) not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// createDatabase creates an empty, uniquely named database on the test
-// server and returns its URL and the function that drops it.
-func createDatabase(ctx context.Context) (string, func() error, error) {
-	admin := testenv.AdminURL()
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("admin database URL: %w", err)
-	}
-	name := fmt.Sprintf("easel_bench_%d", os.Getpid())
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to postgres %s: %w", admin, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		return nil
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
-
-// serve runs srv on a free 127.0.0.1 port and returns its base URL and the
-// function that shuts it down.
-func serve(srv *http.Server) (string, func() error, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	stop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			return err
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-	return "http://" + ln.Addr().String(), stop, nil
 }
 
 // seed creates the users GET /prod/users then lists (with admin: 51).

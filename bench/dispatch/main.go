@@ -53,9 +53,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -72,8 +70,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"easel/app"
+	"easel/bench/internal/benchenv"
 	"easel/gpu/sim"
-	"easel/internal/testenv"
 )
 
 const serviceKey = "benchservicekey01234"
@@ -131,7 +129,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // bounded, whatever happens
 	defer cancel()
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := benchenv.CreateDatabase(ctx, "dispatch")
 	if err != nil {
 		return err
 	}
@@ -144,7 +142,7 @@ func run(ctx context.Context, cfg config) (err error) {
 
 	var simURLs []string
 	for range members {
-		u, stopSim, err := serve(&http.Server{Handler: sim.Handler(sim.Options{}), ReadHeaderTimeout: 10 * time.Second})
+		u, stopSim, err := benchenv.Serve(&http.Server{Handler: sim.Handler(sim.Options{}), ReadHeaderTimeout: 10 * time.Second})
 		if err != nil {
 			return err
 		}
@@ -172,7 +170,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return fmt.Errorf("open easel: %w", err)
 	}
 	defer a.Close()
-	easelURL, stopEasel, err := serve(a.Web.HTTPServer("127.0.0.1:0"))
+	easelURL, stopEasel, err := benchenv.Serve(a.Web.HTTPServer("127.0.0.1:0"))
 	if err != nil {
 		return err
 	}
@@ -194,7 +192,7 @@ func run(ctx context.Context, cfg config) (err error) {
 
 	fmt.Printf("Easel dispatch benchmark: %d Async jobs and %d direct POSTs from %d concurrent clients, %d of each from 1 client\n",
 		n, n, clients, cfg.single)
-	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %s; loadavg %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), loadavg())
+	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %s; loadavg %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), benchenv.Loadavg())
 	fmt.Printf("WebUI pool \"sim\": %d in-process simulators (zero delay, one request at a time each in the pool);\n", members)
 	fmt.Printf("txt2img 64x64, 1 image; job status polled every %s; client, Easel and simulators share the CPUs\n\n", poll)
 
@@ -216,7 +214,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	gw := gatewayPID(filepath.Join(root, "bin", "versitygw"), dataDir)
+	gw := benchenv.GatewayPID(filepath.Join(root, "bin", "versitygw"), dataDir)
 	cpuBefore, err := cpuNow(ctx, db, gw)
 	if err != nil {
 		return err
@@ -308,7 +306,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	fmt.Printf("  Postgres backends of the bench database:             %6.2f ms\n", perJob(pg))
 	fmt.Printf("  total %.2f ms per job: the CPUs allow at most %.0f jobs/s at this cost\n",
 		perJob(self+gateway+pg), float64(runtime.NumCPU())*1000/max(perJob(self+gateway+pg), 0.001))
-	fmt.Printf("loadavg after: %s\n", loadavg())
+	fmt.Printf("loadavg after: %s\n", benchenv.Loadavg())
 	fmt.Printf("\ntargets: overhead p50 < 10 ms: %s with %d clients, %s with 1 client; >= 100 jobs/s: %s\n",
 		verdict(over < 10*time.Millisecond), clients, verdict(overOne < 10*time.Millisecond), verdict(jobs.rate() >= 100))
 	return nil
@@ -705,81 +703,4 @@ func cpuTime(pid string) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
-// gatewayPID finds the S3 gateway Easel started over dataDir.
-func gatewayPID(bin, dataDir string) string {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err == nil && strings.HasPrefix(string(b), bin+"\x00") && strings.Contains(string(b), dataDir) {
-			return filepath.Base(dir)
-		}
-	}
-	return ""
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// createDatabase creates an empty, uniquely named database on the test
-// server and returns its URL and the function that drops it.
-func createDatabase(ctx context.Context) (string, func() error, error) {
-	admin := testenv.AdminURL()
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("admin database URL: %w", err)
-	}
-	name := fmt.Sprintf("easel_bench_dispatch_%d", os.Getpid())
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to postgres %s: %w", admin, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		return nil
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
-
-// serve runs srv on a free 127.0.0.1 port and returns its base URL and the
-// function that shuts it down.
-func serve(srv *http.Server) (string, func() error, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	stop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			return err
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-	return "http://" + ln.Addr().String(), stop, nil
-}

@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,7 +48,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -57,7 +55,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"easel/app"
-	"easel/internal/testenv"
+	"easel/bench/internal/benchenv"
 )
 
 const (
@@ -95,7 +93,7 @@ func run(ctx context.Context, jobs, users, pages, repeats int) (err error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // bounded, whatever happens
 	defer cancel()
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := benchenv.CreateDatabase(ctx, "list")
 	if err != nil {
 		return err
 	}
@@ -124,7 +122,7 @@ func run(ctx context.Context, jobs, users, pages, repeats int) (err error) {
 		return fmt.Errorf("open easel: %w", err)
 	}
 	defer a.Close()
-	easelURL, stopEasel, err := serve(a.Web.HTTPServer("127.0.0.1:0"))
+	easelURL, stopEasel, err := benchenv.Serve(a.Web.HTTPServer("127.0.0.1:0"))
 	if err != nil {
 		return err
 	}
@@ -159,7 +157,7 @@ func run(ctx context.Context, jobs, users, pages, repeats int) (err error) {
 
 	fmt.Printf("Easel list benchmark: %d jobs of %d users, pages of %d, %d requests or executions per case, one at a time\n",
 		jobs, users, pageSize, repeats)
-	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %s; loadavg %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), loadavg())
+	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %s; loadavg %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), benchenv.Loadavg())
 	fmt.Printf("seeded in %s (2 API calls, SQL, ANALYZE); client and server share the process and the CPUs\n\n",
 		seeded.Round(time.Millisecond))
 
@@ -246,7 +244,7 @@ func run(ctx context.Context, jobs, users, pages, repeats int) (err error) {
 		slices.Sort(r.r)
 		fmt.Printf("%-56s %6d %9.2f %9.2f\n", r.name, len(r.r), ms(pct(r.r, 50)), ms(pct(r.r, 99)))
 	}
-	fmt.Printf("\nloadavg after: %s\n", loadavg())
+	fmt.Printf("\nloadavg after: %s\n", benchenv.Loadavg())
 	fmt.Printf("target: p99 < 20 ms for any page\n")
 	return nil
 }
@@ -505,68 +503,3 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// createDatabase creates an empty, uniquely named database on the test
-// server and returns its URL and the function that drops it.
-func createDatabase(ctx context.Context) (string, func() error, error) {
-	admin := testenv.AdminURL()
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("admin database URL: %w", err)
-	}
-	name := fmt.Sprintf("easel_bench_list_%d", os.Getpid())
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect to postgres %s: %w", admin, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("drop database %s: %w", name, err)
-		}
-		return nil
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
-
-// serve runs srv on a free 127.0.0.1 port and returns its base URL and the
-// function that shuts it down.
-func serve(srv *http.Server) (string, func() error, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	stop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			return err
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-	return "http://" + ln.Addr().String(), stop, nil
-}

@@ -40,7 +40,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -52,11 +51,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"easel/app"
+	"easel/bench/internal/benchenv"
 	"easel/blob"
-	"easel/internal/testenv"
 )
 
 const (
@@ -108,7 +105,7 @@ func run(ctx context.Context, sizeArg, partArg string, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	dbURL, dropDB, err := createDatabase(ctx)
+	dbURL, dropDB, err := benchenv.CreateDatabase(ctx, "upload")
 	if err != nil {
 		return errors.Join(err, os.RemoveAll(tmp))
 	}
@@ -136,7 +133,7 @@ func run(ctx context.Context, sizeArg, partArg string, keep bool) (err error) {
 	srv.Config = a.Web.HTTPServer("") // the production timeouts
 	srv.Start()
 	defer srv.Close()
-	gw := gatewayPID(gwBin, dataDir)
+	gw := benchenv.GatewayPID(gwBin, dataDir)
 	if gw == "" {
 		return errors.New("gateway process not found in /proc")
 	}
@@ -150,7 +147,7 @@ func run(ctx context.Context, sizeArg, partArg string, keep bool) (err error) {
 	}
 	fmt.Printf("Easel upload benchmark: %d bytes (%.1f MB, %.1f MiB) of ChaCha8 bytes, generated in %.1f s\n",
 		size, float64(size)/1e6, float64(size)/(1<<20), time.Since(start).Seconds())
-	fmt.Printf("MB = 1e6 bytes; GOMAXPROCS %d, NumCPU %d, %s; load average %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), loadavg())
+	fmt.Printf("MB = 1e6 bytes; GOMAXPROCS %d, NumCPU %d, %s; load average %s\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version(), benchenv.Loadavg())
 	fmt.Printf("data dir %s; Easel and the load generator: pid %d; gateway: pid %s\n\n", dataDir, os.Getpid(), gw)
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
@@ -197,7 +194,7 @@ func run(ctx context.Context, sizeArg, partArg string, keep bool) (err error) {
 			fmt.Printf("    %-8s CPU %5.2f s, RSS %5.1f -> peak %5.1f MB (%+5.1f), VmHWM %5.1f MB\n", who, b.after.cpu[j]-b.before.cpu[j],
 				mb(b.before.rss[j]), mb(b.peak.rss[j]), mb(b.peak.rss[j]-b.before.rss[j]), mb(b.after.hwm[j]))
 		}
-		fmt.Printf("    both together: RSS %+.1f MB; load average %s\n", mb(growth[i]), loadavg())
+		fmt.Printf("    both together: RSS %+.1f MB; load average %s\n", mb(growth[i]), benchenv.Loadavg())
 	}
 	verdict := map[bool]string{true: "met", false: "NOT MET"}
 	fmt.Printf("\nratios: (a)/(c) = %.2f   (a)/(b) = %.2f\n", rates[0]/rates[2], rates[0]/rates[1])
@@ -516,18 +513,6 @@ func (s *sampler) reset() sample {
 	return x
 }
 
-// gatewayPID finds the versitygw that serves dataDir.
-func gatewayPID(bin, dataDir string) string {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err == nil && strings.HasPrefix(string(b), bin+"\x00") && strings.Contains(string(b), dataDir) {
-			return filepath.Base(dir)
-		}
-	}
-	return ""
-}
-
 // parseSize reads 1GiB, 128MiB, 500MB, 4096...
 func parseSize(s string) (int64, error) {
 	num, mult := strings.TrimSpace(s), 1.0
@@ -545,36 +530,3 @@ func parseSize(s string) (int64, error) {
 }
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
-
-func loadavg() string {
-	f := strings.Fields(func() string { b, _ := os.ReadFile("/proc/loadavg"); return string(b) }())
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-// createDatabase creates an empty database on the machine's Postgres and
-// returns its URL and the function that drops it.
-func createDatabase(ctx context.Context) (string, func() error, error) {
-	admin, name := testenv.AdminURL(), fmt.Sprintf("easel_bench_upload_%d", os.Getpid())
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return fmt.Errorf("connect to postgres: %w", err)
-		}
-		defer conn.Close(context.WithoutCancel(ctx))
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	u, err := url.Parse(admin)
-	if err == nil {
-		err = exec(ctx, "CREATE DATABASE "+name)
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	u.Path = "/" + name
-	return u.String(), func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		return exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}, nil
-}
