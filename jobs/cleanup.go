@@ -73,3 +73,19 @@ type abandonedUploadsWorker struct {
 func (w *abandonedUploadsWorker) Work(ctx context.Context, _ *river.Job[AbandonedUploadsArgs]) error {
 	return CleanAbandonedUploads(ctx, w.d)
 }
+
+// ExpiredSessionsArgs is the periodic removal of console sessions past
+// their expiry.
+type ExpiredSessionsArgs struct{}
+
+// Kind names the job in River.
+func (ExpiredSessionsArgs) Kind() string { return "session_cleanup" }
+
+type expiredSessionsWorker struct {
+	river.WorkerDefaults[ExpiredSessionsArgs]
+	d Deps
+}
+
+func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[ExpiredSessionsArgs]) error {
+	return w.d.Store.DeleteExpiredSessions(ctx)
+}

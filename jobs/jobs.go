@@ -54,6 +54,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
+	river.AddWorker(workers, &expiredSessionsWorker{d: d})
 	river.AddWorker(workers, &deployWorker{d: d})
 	river.AddWorker(workers, &teardownWorker{d: d})
 	river.AddWorker(workers, &reconcileWorker{d: d})
@@ -77,6 +78,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return ExpiredSessionsArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },

@@ -276,9 +276,3 @@ func (s *Store) AbandonedUploads(ctx context.Context, cutoff time.Time) ([]Check
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Checkpoint, error) { return scanCheckpoint(r) })
 	return out, translate("abandoned uploads", err)
 }
-
-// CountCheckpoints returns how many checkpoints v may see (nil: all).
-func (s *Store) CountCheckpoints(ctx context.Context, v *Viewer) (int, error) {
-	_, n, err := s.ListCheckpoints(ctx, CheckpointFilter{VisibleTo: v, Limit: 1})
-	return n, err
-}

@@ -92,13 +92,6 @@ func RevokeKey(ctx context.Context, db DBTX, id uuid.UUID, now time.Time) error 
 	return translate("revoke key", err)
 }
 
-// CountLiveKeys returns the number of keys not revoked.
-func (s *Store) CountLiveKeys(ctx context.Context) (int, error) {
-	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n)
-	return n, translate("count keys", err)
-}
-
 // LiveKeys returns every key that is not revoked, keyed by its secret's hash.
 func (s *Store) LiveKeys(ctx context.Context) (map[string]APIKey, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT hash, `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL`)

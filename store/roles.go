@@ -128,10 +128,3 @@ func DeleteRoles(ctx context.Context, db DBTX, names []string) ([]string, error)
 		WHERE roles && $1`, deleted)
 	return deleted, translate("delete roles from users", err)
 }
-
-// CountRoles returns the number of roles.
-func (s *Store) CountRoles(ctx context.Context) (int, error) {
-	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM roles`).Scan(&n)
-	return n, translate("count roles", err)
-}
