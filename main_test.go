@@ -34,6 +34,11 @@ func TestAdminCommands(t *testing.T) {
 	if _, err := cli("user", "create", "eve", "--password", "x", "--role", "no-such-role"); err == nil || !strings.Contains(err.Error(), `user roles "no-such-role" not exist`) {
 		t.Errorf("user create with an unknown role: %v", err)
 	}
+	for _, name := range []string{"service", "Service", "IT Operator", "a/b"} {
+		if _, err := cli("user", "create", name, "--password", "x-password"); err == nil {
+			t.Errorf("user create %q (reserved, a role's, or unmanageable) succeeded", name)
+		}
+	}
 	if _, err := cli("user", "passwd", "bob", "--password", "new-password"); err != nil {
 		t.Fatalf("user passwd: %v", err)
 	}

@@ -91,10 +91,16 @@ func checkType(t string) error {
 // viewer returns whose visibility applies to actor: nil (everything) for
 // the service principal and holders of user:all (ESD's rule).
 func (h *Checkpoints) viewer(ctx context.Context, actor policy.Principal) (*store.Viewer, error) {
-	if actor.Service || h.policy.Can(actor, "user:all") {
+	return checkpointViewer(ctx, h.store, h.policy, actor)
+}
+
+// checkpointViewer is the one rule for which checkpoints actor may see,
+// shared by the model list and the models an inference may use.
+func checkpointViewer(ctx context.Context, s *store.Store, p *policy.Policy, actor policy.Principal) (*store.Viewer, error) {
+	if actor.Service || p.Can(actor, "user:all") {
 		return nil, nil
 	}
-	u, err := h.store.FindUser(ctx, actor.Username)
+	u, err := s.FindUser(ctx, actor.Username)
 	if err != nil {
 		return nil, err
 	}

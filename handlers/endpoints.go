@@ -135,6 +135,9 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 				}
 			}
 		}
+		if err := h.mayAssign(ctx, tx, actor, roles); err != nil {
+			return err
+		}
 		if err := store.CreateEndpoint(ctx, tx, e); err != nil {
 			return err
 		}
@@ -144,6 +147,25 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 		return store.Audit(ctx, tx, actor.Name(), "endpoint.create", e.Name, in.InstanceType)
 	})
 	return e, err
+}
+
+// mayAssign fails unless actor holds each of roles, or holds
+// sagemaker_endpoint:all: an endpoint assigned to a role takes that role's
+// jobs (and their prompts) and blocks its own endpoint.
+func (h *Endpoints) mayAssign(ctx context.Context, tx pgx.Tx, actor policy.Principal, roles []string) error {
+	if actor.Service || len(roles) == 0 || h.policy.Can(actor, "sagemaker_endpoint:all") {
+		return nil
+	}
+	u, err := store.FindUser(ctx, tx, actor.Username)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if !slices.Contains(u.Roles, r) {
+			return store.Errorf(store.EForbidden, "%s does not hold role %q: only holders of sagemaker_endpoint:all may assign an endpoint to a role they do not hold", actor.Name(), r)
+		}
+	}
+	return nil
 }
 
 // viewer returns whose visibility applies: nil (all) for the service

@@ -80,7 +80,7 @@ func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in Infe
 	if err != nil {
 		return CreatedInference{}, err
 	}
-	used, refs, err := h.resolveModels(ctx, in)
+	used, refs, err := h.resolveModels(ctx, actor, in)
 	if err != nil {
 		return CreatedInference{}, err
 	}
@@ -149,12 +149,17 @@ func (h *Inferences) pickEndpoint(ctx context.Context, actor policy.Principal, i
 	return best, nil
 }
 
-// resolveModels maps txt2img/img2img model names to Active checkpoints.
-func (h *Inferences) resolveModels(ctx context.Context, in InferenceInput) (map[string][]store.UsedModel, []ModelRef, error) {
+// resolveModels maps txt2img/img2img model names to Active checkpoints
+// that actor may see; one it may not see is not found, like a missing one.
+func (h *Inferences) resolveModels(ctx context.Context, actor policy.Principal, in InferenceInput) (map[string][]store.UsedModel, []ModelRef, error) {
 	used := map[string][]store.UsedModel{}
 	refs := []ModelRef{}
 	if !slices.Contains(imageTasks, in.TaskType) {
 		return used, refs, nil
+	}
+	viewer, err := checkpointViewer(ctx, h.store, h.policy, actor)
+	if err != nil {
+		return nil, nil, err
 	}
 	var misses []string
 	for _, typ := range sortedKeys(in.Models) {
@@ -163,7 +168,7 @@ func (h *Inferences) resolveModels(ctx context.Context, in InferenceInput) (map[
 				refs = append(refs, ModelRef{ID: "VAE", Name: []string{name}, Type: "VAE"})
 				continue
 			}
-			c, err := store.FindActiveCheckpoint(ctx, h.store.Pool, typ, name)
+			c, err := store.FindActiveCheckpoint(ctx, h.store.Pool, viewer, typ, name)
 			if errors.Is(err, store.ErrNotFound) {
 				misses = append(misses, fmt.Sprintf("checkpoint with name %s, type %s is not found", name, typ))
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -59,8 +60,8 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 		return "", store.APIKey{}, store.FieldError("name", "key name is too long (at most 100 characters)")
 	}
 	if in.Service {
-		if err := h.policy.Require(actor, "user:all"); err != nil {
-			return "", store.APIKey{}, err
+		if !h.mayMakeServiceKey(actor) {
+			return "", store.APIKey{}, store.Errorf(store.EForbidden, "Only a user holding every permission (%s) may create a service key: it can act as any user.", strings.Join(policy.DefaultPermissions(), ", "))
 		}
 		in.Owner = ""
 	} else {
@@ -80,10 +81,15 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 		Username: in.Owner, Service: in.Service, CreatedBy: actor.Name(), CreatedAt: h.store.Now()}
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		if k.Username != "" {
-			if _, err := store.FindUser(ctx, tx, k.Username); errors.Is(err, store.ErrNotFound) {
+			owner, err := store.FindUser(ctx, tx, k.Username)
+			if errors.Is(err, store.ErrNotFound) {
 				return store.FieldError("user", "user %q does not exist", k.Username)
 			} else if err != nil {
 				return err
+			}
+			// A key acting as someone else never lends more than its maker holds.
+			if owner.Username != actor.Name() && !h.policy.CanGrantAll(actor, h.policy.PermissionsOf(owner.Roles)) {
+				return store.Errorf(store.EForbidden, "%s cannot make a key for %s, who holds permissions %s does not", actor.Name(), owner.Username, actor.Name())
 			}
 		}
 		if err := store.CreateKey(ctx, tx, k, secrets.HashKey(secret)); err != nil {
@@ -98,6 +104,12 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 		return "", k, err
 	}
 	return secret, k, h.policy.Reload(ctx)
+}
+
+// mayMakeServiceKey reports whether actor holds every permission, which a
+// service key (able to act as any user) needs.
+func (h *Keys) mayMakeServiceKey(actor policy.Principal) bool {
+	return h.policy.CanGrantAll(actor, policy.DefaultPermissions())
 }
 
 // List returns the keys actor may see: all with user:all, else its own.

@@ -16,7 +16,7 @@ func (h *Keys) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	canService := h.policy.Can(actor(c), "user:all")
+	canService := h.mayMakeServiceKey(actor(c))
 	return Render(c, http.StatusOK, views.Keys(views.KeysPage{
 		Base: BaseView(c, h.policy, "API keys", "keys"), Keys: keys, CanService: canService,
 		Form: views.KeyForm{CSRF: CSRFToken(c), CanService: canService, Errors: views.FormErrors{}},
@@ -26,7 +26,7 @@ func (h *Keys) Page(c echo.Context) error {
 // CreatePage is POST /keys: the new key is shown once in the form.
 func (h *Keys) CreatePage(c echo.Context) error {
 	form, _ := c.FormParams()
-	canService := h.policy.Can(actor(c), "user:all")
+	canService := h.mayMakeServiceKey(actor(c))
 	f := views.KeyForm{CSRF: CSRFToken(c), CanService: canService, Errors: views.FormErrors{}}
 	secret, k, err := h.Create(c.Request().Context(), actor(c), KeyInput{
 		Name: form.Get("name"), Service: form.Get("service") == "1",

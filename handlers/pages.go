@@ -57,3 +57,10 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 
 // formStatus is the status of a form re-rendered with its errors.
 const formStatus = http.StatusUnprocessableEntity
+
+// sessionID returns the id of the request's console session, "" for none
+// (set by web's session loader).
+func sessionID(c echo.Context) string {
+	id, _ := c.Get("session_id").(string)
+	return id
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 
@@ -33,6 +34,9 @@ type RoleInput struct {
 func (in *RoleInput) Validate() error {
 	if in.Name == "" {
 		return store.FieldError("role_name", "role name is required")
+	}
+	if err := store.CheckPrincipalName("role_name", in.Name); err != nil {
+		return err
 	}
 	if len(in.Permissions) == 0 {
 		return store.FieldError("permissions", "a role needs at least one permission")
@@ -73,6 +77,16 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 	}
 	perms := dedupe(in.Permissions)
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
+		// Users take the same lock, so a user and a role cannot be created
+		// with one name at the same time.
+		if err := store.LockUsers(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := store.FindUser(ctx, tx, in.Name); err == nil {
+			return store.FieldError("role_name", "%q is the name of a user; user and role names must differ", in.Name)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		existing, err := store.FindRole(ctx, tx, in.Name)
 		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, "role:all") {
 			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 
@@ -35,12 +36,18 @@ type UserInput struct {
 	Password *string  `json:"password"`
 	Roles    []string `json:"roles"`
 	Initial  bool     `json:"initial"`
+	// KeepSession is the console session making the change, which a new
+	// password does not end (every other session of the user ends).
+	KeepSession string `json:"-"`
 }
 
 // Validate checks the input's shape.
 func (in *UserInput) Validate() error {
 	if in.Username == "" {
 		return store.FieldError("username", "user name is required")
+	}
+	if err := store.CheckPrincipalName("username", in.Username); err != nil {
+		return err
 	}
 	for _, r := range in.Roles {
 		if r == "" {
@@ -87,9 +94,14 @@ func (h *Users) Upsert(ctx context.Context, actor policy.Principal, in UserInput
 	if err != nil {
 		return err
 	}
-	return h.write(ctx, actor, up, func(tx pgx.Tx, existing *store.User) error {
-		if existing != nil && existing.Creator != actor.Name() && !h.policy.Can(actor, "user:all") {
-			return store.Errorf(store.EInvalid, "username %s has already exists, creator %s does not have permissions to change it", in.Username, actor.Name())
+	return h.write(ctx, actor, up, in.KeepSession, func(tx pgx.Tx, existing *store.User) error {
+		if existing != nil {
+			if existing.Creator != actor.Name() && !h.policy.Can(actor, "user:all") {
+				return store.Errorf(store.EInvalid, "username %s has already exists, creator %s does not have permissions to change it", in.Username, actor.Name())
+			}
+			if err := h.holdsAllOf(ctx, tx, actor, *existing); err != nil {
+				return err
+			}
 		}
 		missing, err := store.MissingRoles(ctx, tx, roles)
 		if err != nil {
@@ -112,7 +124,9 @@ func (h *Users) Upsert(ctx context.Context, actor policy.Principal, in UserInput
 }
 
 // Bootstrap is ESD's `initial: true`: create or reset a user holding the
-// default role. It needs a service key or user:all.
+// default role. A service key may (ESD's shared-key model); a user only
+// when it holds user:all and every permission of the default role already,
+// and it never resets a user it could not otherwise change.
 func (h *Users) Bootstrap(ctx context.Context, actor policy.Principal, in UserInput) error {
 	if err := in.Validate(); err != nil {
 		return err
@@ -128,7 +142,39 @@ func (h *Users) Bootstrap(ctx context.Context, actor policy.Principal, in UserIn
 	if err != nil {
 		return err
 	}
-	return h.write(ctx, actor, up, nil)
+	return h.write(ctx, actor, up, "", func(tx pgx.Tx, existing *store.User) error {
+		perms, err := store.PermissionsOfRoles(ctx, tx, up.Roles)
+		if err != nil {
+			return err
+		}
+		if err := h.holdsAll(actor, perms, "grant role "+store.DefaultRole); err != nil {
+			return err
+		}
+		if existing != nil {
+			return h.holdsAllOf(ctx, tx, actor, *existing)
+		}
+		return nil
+	})
+}
+
+// holdsAllOf fails unless actor holds every permission target holds: no
+// one may change, reset or delete an account stronger than itself.
+func (h *Users) holdsAllOf(ctx context.Context, tx pgx.Tx, actor policy.Principal, target store.User) error {
+	perms, err := store.PermissionsOfRoles(ctx, tx, target.Roles)
+	if err != nil {
+		return err
+	}
+	return h.holdsAll(actor, perms, "change user "+target.Username)
+}
+
+// holdsAll fails with EForbidden naming the first of perms actor lacks.
+func (h *Users) holdsAll(actor policy.Principal, perms []string, what string) error {
+	for _, p := range perms {
+		if !h.policy.Can(actor, p) {
+			return store.Errorf(store.EForbidden, "%s has no permission [%s], which it needs to %s", actor.Name(), p, what)
+		}
+	}
+	return nil
 }
 
 // SetPassword replaces the password of name: the user itself, or whoever
@@ -166,8 +212,9 @@ func (h *Users) prepare(in UserInput, creator string, roles []string) (store.Use
 }
 
 // write stores up in one transaction after check passes, keeping at least
-// one holder of the default role.
-func (h *Users) write(ctx context.Context, actor policy.Principal, up store.UserUpsert, check func(pgx.Tx, *store.User) error) error {
+// one holder of the default role. A new password for an existing user ends
+// every session of that user but keepSession.
+func (h *Users) write(ctx context.Context, actor policy.Principal, up store.UserUpsert, keepSession string, check func(pgx.Tx, *store.User) error) error {
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		if err := store.LockUsers(ctx, tx); err != nil {
 			return err
@@ -178,6 +225,13 @@ func (h *Users) write(ctx context.Context, actor policy.Principal, up store.User
 		} else if err != store.ErrNotFound {
 			return err
 		}
+		if existing == nil {
+			if _, err := store.FindRole(ctx, tx, up.Username); err == nil {
+				return store.FieldError("username", "%q is the name of a role; user and role names must differ", up.Username)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		if check != nil {
 			if err := check(tx, existing); err != nil {
 				return err
@@ -185,6 +239,11 @@ func (h *Users) write(ctx context.Context, actor policy.Principal, up store.User
 		}
 		if existing != nil && !up.SetPassword {
 			up.PasswordHash, up.PasswordSealed = existing.PasswordHash, existing.PasswordSealed
+		}
+		if existing != nil && up.SetPassword {
+			if err := store.DeleteUserSessions(ctx, tx, up.Username, keepSession); err != nil {
+				return err
+			}
 		}
 		if err := store.UpsertUser(ctx, tx, up, h.store.Now()); err != nil {
 			return err
@@ -228,6 +287,9 @@ func (h *Users) Delete(ctx context.Context, actor policy.Principal, names []stri
 			}
 			if !mayDeleteAny && u.Creator != actor.Name() {
 				return policy.Denied(actor, "user:all")
+			}
+			if err := h.holdsAllOf(ctx, tx, actor, u); err != nil {
+				return err
 			}
 			removesAdministrator = removesAdministrator || isAdministrator(u)
 		}

@@ -106,7 +106,7 @@ func (h *Users) UpdatePage(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	in := UserInput{Username: u.Username, Roles: form["roles"]}
+	in := UserInput{Username: u.Username, Roles: form["roles"], KeepSession: sessionID(c)}
 	pw := form.Get("password")
 	if pw != "" {
 		in.Password = &pw
@@ -159,7 +159,8 @@ func (h *Users) visibleUser(c echo.Context) (store.User, error) {
 
 func (h *Users) row(c echo.Context, u store.User) views.UserRow {
 	who := actor(c)
-	can := h.policy.Can(who, "user:create") && (h.policy.Can(who, "user:all") || u.Creator == who.Name())
+	can := h.policy.Can(who, "user:create") && (h.policy.Can(who, "user:all") || u.Creator == who.Name()) &&
+		h.policy.CanGrantAll(who, h.policy.PermissionsOf(u.Roles))
 	return views.UserRow{User: u, CanModify: can, CSRF: CSRFToken(c)}
 }
 

@@ -1,7 +1,10 @@
 package policy
 
-// ServiceName is how the service principal appears in records and messages.
-const ServiceName = "service"
+import "easel/store"
+
+// ServiceName is how the service principal appears in records and
+// messages; no user or role can take this name (store.CheckPrincipalName).
+const ServiceName = store.ServicePrincipal
 
 // Principal is who a request acts as: a user, or a service key's own
 // principal (no user asserted), which holds every permission.

@@ -206,10 +206,14 @@ func BusyEndpoints(ctx context.Context, db DBTX, ids []uuid.UUID) (map[uuid.UUID
 	return out, translate("busy endpoints", rows.Err())
 }
 
-// FindActiveCheckpoint returns the Active checkpoint of type typ named name.
-func FindActiveCheckpoint(ctx context.Context, db DBTX, typ, name string) (Checkpoint, error) {
+// FindActiveCheckpoint returns the Active checkpoint of type typ named name
+// that v may see (nil sees all), by the same visibility rule as the list;
+// one it may not see is ErrNotFound, like a missing one.
+func FindActiveCheckpoint(ctx context.Context, db DBTX, v *Viewer, typ, name string) (Checkpoint, error) {
+	args := checkpointArgs(CheckpointFilter{VisibleTo: v})[:3]
 	c, err := scanCheckpoint(db.QueryRow(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c
 		JOIN checkpoint_names n ON n.checkpoint_id = c.id
-		WHERE n.name = $1 AND c.type = $2 AND c.status = 'Active'`, name, typ))
+		WHERE `+visibleClause+` AND n.name = $4 AND c.type = $5 AND c.status = 'Active'`,
+		append(args, name, typ)...))
 	return c, translate("find active checkpoint", err)
 }

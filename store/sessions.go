@@ -51,3 +51,11 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
 	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.Now())
 	return translate("delete expired sessions", err)
 }
+
+// DeleteUserSessions ends every session of username except keep (the
+// session making the change, "" for none): a password change or reset
+// signs the user out everywhere else.
+func DeleteUserSessions(ctx context.Context, db DBTX, username, keep string) error {
+	_, err := db.Exec(ctx, `DELETE FROM sessions WHERE username = $1 AND id <> $2`, username, keep)
+	return translate("delete user sessions", err)
+}

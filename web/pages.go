@@ -40,13 +40,15 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc { return csrfMiddl
 // loadSession puts the signed-in user, if any, on the request context.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		name, err := s.sessions.user(c.Request())
+		sess, err := s.sessions.Get(c.Request(), sessionCookie)
 		if err != nil {
 			return err
 		}
+		name, _ := sess.Values[sessionUser].(string)
 		if name != "" && s.deps.Policy.UserExists(name) {
 			c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), policy.User(name))))
 			c.Set("user", name)
+			c.Set("session_id", sess.ID)
 		}
 		return next(c)
 	}

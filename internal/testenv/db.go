@@ -71,6 +71,31 @@ func DatabaseURL(t testing.TB) string {
 	return withDatabase(AdminURL(), name)
 }
 
+// EmptyDatabaseURL returns the URL of a fresh database with no schema (for
+// migration tests); it is dropped when the test ends.
+func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		t.Fatalf("connect to test postgres (is it running? %s): %v", AdminURL(), err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("easel_e_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
+		t.Fatalf("create empty database: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), AdminURL())
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.Background())
+		_, _ = conn.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+	})
+	return withDatabase(AdminURL(), name)
+}
+
 // Pool returns a pool on a fresh cloned database.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
