@@ -231,6 +231,13 @@ func TestEndpointRolesMustBeHeld(t *testing.T) {
 		t.Errorf("refused endpoints were stored: %v", got)
 	}
 	s.MustCall(t, 202, "POST", "/endpoints", eve, ep("mine", "builders"))
+	// Item 13: endpoint names are plain too.
+	for _, name := range []string{".", "..", "a/b", "a.b", "zero​width", "tab	x"} {
+		r := s.MustCall(t, 400, "POST", "/endpoints", eve, ep(name, "builders"))
+		if !strings.Contains(r.Message(t), "endpoint_name") {
+			t.Errorf("endpoint %q: message %q", name, r.Message(t))
+		}
+	}
 	// The role's own administrator can still create its endpoint.
 	s.MustCall(t, 202, "POST", "/endpoints", testenv.As("admin"), ep("ops", store.DefaultRole))
 }
