@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run demo test templ check bench-api bench-upload bench-dispatch bench-list clean
+.PHONY: all build run postgres-binaries demo test templ check bench-api bench-upload bench-dispatch bench-list clean
 
 all: build
 
@@ -17,13 +17,30 @@ bin/versitygw: tools/s3gw/go.mod tools/s3gw/go.sum tools/s3gw/tools.go
 
 # Serve the console and the API on the embedded default: a private Postgres
 # cluster and a local S3 gateway under ./.data, no configuration.
-run: build
+run: build postgres-binaries
 	./bin/easel serve
+
+# The embedded default runs its own cluster from Debian's PostgreSQL server
+# binaries: install them when missing (as root; otherwise say the command).
+# No system cluster is created for them: Easel's lives under .data/pg.
+postgres-binaries:
+	@if [ -z "$$DATABASE_URL" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "== installing the PostgreSQL server binaries (apt-get install postgresql)"; \
+	    mkdir -p /etc/postgresql-common; \
+	    [ -e /etc/postgresql-common/createcluster.conf ] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold postgresql >/dev/null; \
+	  else \
+	    echo "Easel's embedded database needs the PostgreSQL server binaries. Install them with:"; \
+	    echo "  sudo apt-get install -y postgresql"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 # make run plus the A1111 simulator (easel sim-webui, test pictures, not
 # Stable Diffusion) registered as the WebUI pool "sim": create an endpoint on
 # it in the console to see the whole flow without a GPU.
-demo: build
+demo: build postgres-binaries
 	@bash -c 'set -m; ./bin/easel sim-webui --addr 127.0.0.1:7861 --delay 1s & sim=$$!; \
 	  trap "kill $$sim 2>/dev/null" EXIT INT TERM; \
 	  EASEL_WEBUI_POOLS=sim=http://127.0.0.1:7861 ./bin/easel serve'
