@@ -64,6 +64,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger) (*Postgres
 		log.Info("initialising private postgres cluster", "dir", dir)
 		initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", dir, "-U", "easel",
 			"--auth=trust", "--encoding=UTF8", "--locale=C")
+		initdb.Env = childEnv()
 		initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if out, err := initdb.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("initdb: %w: %s", err, out)
@@ -79,6 +80,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger) (*Postgres
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", dir, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=")
+	cmd.Env = childEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(dir), "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -55,7 +55,7 @@ func StartS3Gateway(ctx context.Context, dir, bin string, log *slog.Logger) (*S3
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(path, "--port", addr, "--quiet", "posix",
 		"--sidecar", filepath.Join(dir, "meta"), filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+creds.AccessKey, "ROOT_SECRET_KEY="+creds.SecretKey)
+	cmd.Env = childEnv("ROOT_ACCESS_KEY="+creds.AccessKey, "ROOT_SECRET_KEY="+creds.SecretKey)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	logFile, err := os.OpenFile(filepath.Join(dir, "versitygw.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

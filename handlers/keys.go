@@ -77,7 +77,8 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 			}
 		}
 	}
-	k := store.APIKey{ID: uuid.New(), Name: in.Name, Prefix: secret[:min(8, len(secret))],
+	id := uuid.New()
+	k := store.APIKey{ID: id, Name: in.Name, Prefix: store.KeyPrefix(id),
 		Username: in.Owner, Service: in.Service, CreatedBy: actor.Name(), CreatedAt: h.store.Now()}
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		if k.Username != "" {

@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
-	"easel/netguard"
 	"easel/store"
 )
 
@@ -41,11 +40,6 @@ type importWorker struct {
 
 func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return importTimeout }
 
-// permanent marks an import failure that retrying cannot fix.
-type permanent struct{ msg string }
-
-func (p permanent) Error() string { return p.msg }
-
 func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
 	c, err := store.FindCheckpoint(ctx, w.d.Store.Pool, job.Args.CheckpointID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Status != store.CheckpointInitial) {
@@ -55,11 +49,10 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 		return err
 	}
 	err = w.download(ctx, c)
-	var perm permanent
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &perm) || job.Attempt >= job.MaxAttempts:
+	case isPermanent(err) || job.Attempt >= job.MaxAttempts:
 		w.d.Log.Warn("checkpoint import failed", "checkpoint", c.ID, "url", RedactURL(c.SourceURL), "error", err)
 		if ferr := w.fail(context.WithoutCancel(ctx), c, err); ferr != nil {
 			return ferr
@@ -71,7 +64,7 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 }
 
 func (w *importWorker) fail(ctx context.Context, c store.Checkpoint, cause error) error {
-	status, msg := store.CheckpointFailed, cause.Error()
+	status, msg := store.CheckpointFailed, importMessage(cause)
 	return store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{Status: &status, Error: &msg}, w.d.Store.Now())
 }
 
@@ -91,20 +84,13 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 	}
 	res, err := w.d.Cfg.URLs.Client(0).Do(req)
 	if err != nil {
-		if errors.Is(err, netguard.ErrBlocked) || errors.Is(err, netguard.ErrTooManyRedirects) {
-			var blocked *netguard.BlockedError
-			if errors.As(err, &blocked) {
-				return permanent{blocked.Msg}
-			}
-			return permanent{err.Error()}
-		}
-		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
+		return fmt.Errorf("download: %w", fromSource(redactErr(err, c.SourceURL), c.SourceURL))
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		msg := fmt.Sprintf("the server answered %s", res.Status)
 		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
-			return errors.New(msg)
+			return retryable{msg}
 		}
 		return permanent{msg}
 	}
@@ -120,8 +106,8 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 			return err
 		}
 	}
-	body := &guardedReader{r: res.Body, limit: limit, stall: time.AfterFunc(importStall, func() {
-		cancel(errors.New("the download stalled: nothing received for " + importStall.String()))
+	body := &guardedReader{r: res.Body, src: res.Request.URL.String(), limit: limit, stall: time.AfterFunc(importStall, func() {
+		cancel(retryable{"the download stalled: nothing received for " + importStall.String()})
 	})}
 	defer body.stall.Stop()
 	result, err := w.d.Blob.Upload(ctx, key, body, w.d.Cfg.PartSize, func(done int64) {
@@ -144,19 +130,29 @@ func tooLarge(n, limit int64) string {
 	return fmt.Sprintf("the file is larger than the limit of %d bytes (EASEL_MAX_MODEL_BYTES); %d bytes or more were offered", limit, n)
 }
 
-// redactErr keeps credentials in the URL out of error texts.
+// redactErr keeps credentials in the URL out of err's text (for the log);
+// errors.As still finds the causes.
 func redactErr(err error, raw string) error {
 	red := RedactURL(raw)
 	if red == raw {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), raw, red))
+	return redacted{msg: strings.ReplaceAll(err.Error(), raw, red), err: err}
 }
 
-// guardedReader counts bytes, fails past limit and resets the stall timer
-// on every read.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r redacted) Error() string { return r.msg }
+func (r redacted) Unwrap() error { return r.err }
+
+// guardedReader counts bytes, fails past limit, resets the stall timer on
+// every read and marks read errors as the source's (src: the URL read).
 type guardedReader struct {
 	r        io.Reader
+	src      string
 	n, limit int64
 	exceeded bool
 	stall    *time.Timer
@@ -164,6 +160,9 @@ type guardedReader struct {
 
 func (g *guardedReader) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fromSource(err, g.src)
+	}
 	g.n += int64(n)
 	if n > 0 {
 		g.stall.Reset(importStall)

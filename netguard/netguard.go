@@ -8,6 +8,7 @@
 package netguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -81,13 +82,28 @@ func (p Policy) maxRedirects() int {
 }
 
 var (
-	metadataV4  = netip.MustParseAddr("169.254.169.254")
-	metadataV6  = netip.MustParseAddr("fd00:ec2::254")
-	cgnat       = netip.MustParsePrefix("100.64.0.0/10")
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
-	reservedV4  = netip.MustParsePrefix("240.0.0.0/4") // includes 255.255.255.255
-	siteLocalV6 = netip.MustParsePrefix("fec0::/10")
-	nat64       = netip.MustParsePrefix("64:ff9b::/96")
+	metadataV4   = netip.MustParseAddr("169.254.169.254")
+	metadataV6   = netip.MustParseAddr("fd00:ec2::254")
+	cgnat        = netip.MustParsePrefix("100.64.0.0/10")
+	thisNetwork  = netip.MustParsePrefix("0.0.0.0/8")
+	ietfProtocol = netip.MustParsePrefix("192.0.0.0/24")
+	benchmarking = netip.MustParsePrefix("198.18.0.0/15")
+	reservedV4   = netip.MustParsePrefix("240.0.0.0/4") // includes 255.255.255.255
+	siteLocalV6  = netip.MustParsePrefix("fec0::/10")
+	// IPv4-compatible (deprecated by RFC 4291; :: and ::1 are classified
+	// first) and IPv4-translated (RFC 2765) addresses are never used by
+	// real servers, and some stacks route them to the IPv4 address they
+	// carry.
+	v4Compatible  = netip.MustParsePrefix("::/96")
+	v4Translated  = netip.MustParsePrefix("::ffff:0:0:0/96")
+	nat64         = netip.MustParsePrefix("64:ff9b::/96")
+	nat64LocalUse = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215: a network's own translators
+	sixToFour     = netip.MustParsePrefix("2002::/16")
+	// Teredo (RFC 4380) addresses belong to clients tunnelling through NAT,
+	// never to servers one downloads from, and carry two IPv4 addresses
+	// (server and obfuscated client) a relay would reach: the whole prefix
+	// is refused rather than decoded.
+	teredo = netip.MustParsePrefix("2001::/32")
 )
 
 // classify returns why addr is not a public unicast address (a noun phrase
@@ -111,20 +127,39 @@ func classify(addr netip.Addr) string {
 		return "a multicast address"
 	case cgnat.Contains(addr):
 		return "a carrier-grade NAT (shared) address"
-	case thisNetwork.Contains(addr), reservedV4.Contains(addr), siteLocalV6.Contains(addr):
+	case thisNetwork.Contains(addr), ietfProtocol.Contains(addr), reservedV4.Contains(addr), siteLocalV6.Contains(addr):
 		return "a reserved address"
+	case benchmarking.Contains(addr):
+		return "a benchmarking address"
+	case v4Compatible.Contains(addr):
+		return "an IPv4-compatible address"
+	case v4Translated.Contains(addr):
+		return "an IPv4-translated address"
+	case nat64LocalUse.Contains(addr):
+		return "a local-use NAT64 address"
+	case teredo.Contains(addr):
+		return "a Teredo tunnelling address"
 	case nat64.Contains(addr):
-		b := addr.As16()
-		if r := classify(netip.AddrFrom4([4]byte(b[12:]))); r != "" {
-			return r + " (via NAT64)"
-		}
+		return embedded(addr, 12, "NAT64")
+	case sixToFour.Contains(addr):
+		return embedded(addr, 2, "6to4")
 	}
 	return ""
 }
 
-// CheckAddr reports whether the policy allows connecting to addr. IPv4-mapped
-// IPv6 addresses are judged by the IPv4 address they carry. The error, if
-// any, matches ErrBlocked.
+// embedded classifies the IPv4 address that a translation or tunnelling
+// address carries at byte offset at.
+func embedded(addr netip.Addr, at int, via string) string {
+	b := addr.As16()
+	if r := classify(netip.AddrFrom4([4]byte(b[at : at+4]))); r != "" {
+		return r + " (via " + via + ")"
+	}
+	return ""
+}
+
+// CheckAddr reports whether the policy allows connecting to addr. IPv4-mapped,
+// NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses are judged by the IPv4
+// address they carry. The error, if any, matches ErrBlocked.
 func (p Policy) CheckAddr(addr netip.Addr) error {
 	if p.AllowPrivate {
 		return nil
@@ -174,13 +209,23 @@ func (p Policy) checkURL(u *url.URL) error {
 	return nil
 }
 
-// control runs just before each connect(2) with the resolved "ip:port".
-func (p Policy) control(_, address string, _ syscall.RawConn) error {
+// checkDial runs just before each connect(2) to host (as in the URL) with
+// the resolved "ip:port". When host is a name, the refusal names the host
+// but not the address it resolved to: users must not learn the addresses
+// of internal names.
+func (p Policy) checkDial(host, address string) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return blocked("cannot check dial address %q: %v", address, err)
+		return blocked("the address of host %s cannot be checked", host)
 	}
-	return p.CheckAddr(ap.Addr())
+	if _, err := netip.ParseAddr(host); err == nil {
+		return p.CheckAddr(ap.Addr())
+	}
+	if reason := classify(ap.Addr()); reason != "" {
+		return blocked("the address of host %s is %s; importing from it is not allowed (set %s=1 to allow)",
+			host, reason, AllowPrivateEnv)
+	}
+	return nil
 }
 
 // checkRedirect limits the number of hops and checks each hop's URL.
@@ -202,15 +247,24 @@ func (p Policy) checkRedirect(req *http.Request, via []*http.Request) error {
 // ignored, since a proxy would connect on our behalf unchecked.
 func (p Policy) Client(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
 	if !p.AllowPrivate {
-		dialer.Control = p.control
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return nil, err
+			}
+			d := *dialer
+			d.Control = func(_, resolved string, _ syscall.RawConn) error { return p.checkDial(host, resolved) }
+			return d.DialContext(ctx, network, address)
+		}
 	}
 	return &http.Client{
 		Timeout:       timeout,
 		CheckRedirect: p.checkRedirect,
 		Transport: &http.Transport{
 			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
+			DialContext:           dial,
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   TLSHandshakeTimeout,
 			ResponseHeaderTimeout: ResponseHeaderTimeout,

@@ -63,9 +63,37 @@ func TestCheckAddr(t *testing.T) {
 		{"255.255.255.255", "reserved"},
 		{"240.0.0.1", "reserved"},
 		{"fec0::1", "reserved"},
-		// NAT64 embedding of a blocked IPv4 address.
+		// Benchmarking (198.18.0.0/15) and IETF protocol assignments (192.0.0.0/24).
+		{"198.18.0.1", "benchmarking"},
+		{"198.19.255.254", "benchmarking"},
+		{"::ffff:198.18.0.1", "benchmarking"},
+		{"192.0.0.8", "reserved"},
+		{"192.0.0.170", "reserved"},
+		// IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96): refused whole.
+		{"::10.0.0.5", "IPv4-compatible"},
+		{"::127.0.0.1", "IPv4-compatible"},
+		{"::8.8.8.8", "IPv4-compatible"},
+		{"::ffff:0:127.0.0.1", "IPv4-translated"},
+		{"::ffff:0:8.8.8.8", "IPv4-translated"},
+		// NAT64 embedding of a blocked IPv4 address in the last 32 bits.
 		{"64:ff9b::a9fe:a9fe", "cloud metadata address (via NAT64)"},
 		{"64:ff9b::7f00:1", "loopback"},
+		{"64:ff9b::10.0.0.5", "private network address (via NAT64)"},
+		{"64:ff9b::198.18.0.1", "benchmarking address (via NAT64)"},
+		// Local-use NAT64 (RFC 8215): refused whole.
+		{"64:ff9b:1::808:808", "local-use NAT64"},
+		// 6to4 embedding of a blocked IPv4 address in bits 16-48.
+		{"2002:7f00:1::1", "loopback address (via 6to4)"},
+		{"2002:a00:5::", "private network address (via 6to4)"},
+		{"2002:c0a8:101::1", "private network address (via 6to4)"},
+		{"2002:a9fe:a9fe::1", "cloud metadata address (via 6to4)"},
+		{"2002:6440:101::1", "carrier-grade NAT (shared) address (via 6to4)"},
+		{"2002:c612:1::1", "benchmarking address (via 6to4)"},
+		{"2002::1", "unspecified address (via 6to4)"},
+		// Teredo (2001::/32): refused whole, whatever the IPv4 addresses it carries.
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"}, // RFC 4380's example: public server and client
+		{"2001:0:a00:5::1", "Teredo"},                      // server 10.0.0.5
+		{"2001:0:808:808:0:0:f5ff:fffa", "Teredo"},         // client 10.0.0.5 (obfuscated)
 		// Public: allowed (only classified, never contacted).
 		{"8.8.8.8", ""},
 		{"1.1.1.1", ""},
@@ -76,6 +104,13 @@ func TestCheckAddr(t *testing.T) {
 		{"2606:4700:4700::1111", ""},
 		{"::ffff:8.8.8.8", ""},
 		{"64:ff9b::808:808", ""},
+		{"2002:808:808::1", ""},      // 6to4 of 8.8.8.8
+		{"2002:101:101:1::1", ""},    // 6to4 of 1.1.1.1
+		{"198.17.255.255", ""},       // just below 198.18.0.0/15
+		{"198.20.0.1", ""},           // just above it
+		{"192.0.1.1", ""},            // just above 192.0.0.0/24
+		{"2001:200::1", ""},          // just above 2001::/32 (Teredo)
+		{"2001:4860:4860::8844", ""}, // a public address sharing Teredo's first 16 bits
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
@@ -236,6 +271,25 @@ func TestClientBlocksLoopback(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("server received %d requests, want 0", n)
+	}
+}
+
+// TestClientHidesResolvedAddress checks a refusal for a host name names the
+// host but not the internal address it resolved to.
+func TestClientHidesResolvedAddress(t *testing.T) {
+	srv, hits := newServer(t)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	_, err := get(t, netguard.Policy{}, "http://localhost:"+port+"/x")
+	var be *netguard.BlockedError
+	if !errors.As(err, &be) {
+		t.Fatalf("Get(localhost) = %v, want a *BlockedError in the chain", err)
+	}
+	want := "the address of host localhost is a loopback address; importing from it is not allowed (set EASEL_ALLOW_PRIVATE_URLS=1 to allow)"
+	if be.Error() != want {
+		t.Errorf("BlockedError = %q, want %q", be.Error(), want)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("server received %d requests, want 0", hits.Load())
 	}
 }
 

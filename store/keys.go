@@ -12,7 +12,7 @@ import (
 type APIKey struct {
 	ID        uuid.UUID
 	Name      string
-	Prefix    string // first characters of the secret, to recognise it
+	Prefix    string // KeyPrefix(ID), to recognise the key; never part of the secret
 	Username  string // owner of a user key; empty for service keys
 	Service   bool
 	CreatedBy string
@@ -34,7 +34,13 @@ func scanKey(row interface{ Scan(...any) error }) (APIKey, error) {
 	return k, err
 }
 
-// CreateKey stores a key record with the hash of its secret.
+// KeyPrefix returns what the console shows to recognise the key with this
+// id: the id's first 8 hex digits. (It used to be the secret's first 8
+// characters, which gave part of the secret away.)
+func KeyPrefix(id uuid.UUID) string { return id.String()[:8] }
+
+// CreateKey stores a key record with the hash of its secret. The prefix
+// stored is KeyPrefix(k.ID), whatever k.Prefix says.
 func CreateKey(ctx context.Context, db DBTX, k APIKey, hash []byte) error {
 	var owner *string
 	if k.Username != "" {
@@ -43,7 +49,7 @@ func CreateKey(ctx context.Context, db DBTX, k APIKey, hash []byte) error {
 	_, err := db.Exec(ctx, `
 		INSERT INTO api_keys (id, name, hash, prefix, username, service, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Name, hash, k.Prefix, owner, k.Service, k.CreatedBy, k.CreatedAt)
+		k.ID, k.Name, hash, KeyPrefix(k.ID), owner, k.Service, k.CreatedBy, k.CreatedAt)
 	return translate("create key", err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -142,7 +143,36 @@ func TestImportRefusesPrivateAddresses(t *testing.T) {
 	local := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	importURL(t, s, "Lora", local+"/files/b.safetensors")
 	c := waitImported(t, s, "b.safetensors")
-	if c["status"] != "Failed" || !strings.Contains(c["error"].(string), "not allowed") {
+	if c["status"] != "Failed" || !strings.Contains(c["error"].(string), "the address of host localhost is a loopback address") {
 		t.Errorf("status %v error %q, want Failed and not allowed", c["status"], c["error"])
+	}
+	if msg := c["error"].(string); strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "::1") {
+		t.Errorf("error %q shows the address localhost resolved to", msg)
+	}
+}
+
+// TestImportErrorHidesResolver checks the stored error of an unresolvable
+// host names the host, not the DNS server Go's error names.
+func TestImportErrorHidesResolver(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	importURL(t, s, "Lora", "http://easel-no-such-host.invalid/files/c.safetensors")
+	c := waitImported(t, s, "c.safetensors")
+	msg := c["error"].(string)
+	if c["status"] != "Failed" || !strings.Contains(msg, "host easel-no-such-host.invalid could not be resolved") {
+		t.Errorf("status %v error %q, want Failed and could not be resolved", c["status"], msg)
+	}
+	hidden := []string{"lookup", ":53"}
+	if conf, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		for _, line := range strings.Split(string(conf), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "nameserver" {
+				hidden = append(hidden, f[1])
+			}
+		}
+	}
+	for _, h := range hidden {
+		if strings.Contains(msg, h) {
+			t.Errorf("error %q shows %q", msg, h)
+		}
 	}
 }
