@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -93,7 +94,7 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 	}
 	var prev store.Checkpoint
 	outcome := Unchanged
-	var failure error
+	completes := false
 	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
 		c, err := h.checkpointForWrite(ctx, tx, actor, id)
 		if err != nil {
@@ -103,7 +104,7 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 		switch {
 		case ch.Status != nil:
 			outcome = StatusChanged
-			failure, err = h.changeStatus(ctx, tx, c, *ch.Status, ch.Tags)
+			completes, err = h.changeStatus(ctx, tx, c, *ch.Status, ch.Tags)
 			return err
 		case ch.Name != nil:
 			outcome, err = h.rename(ctx, tx, c, *ch.Name)
@@ -111,8 +112,8 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 		}
 		return nil
 	})
-	if err == nil {
-		err = failure
+	if err == nil && completes {
+		err = h.complete(ctx, prev, ch.Tags)
 	}
 	if err == nil && outcome != Unchanged {
 		err = h.audit(ctx, actor, "checkpoint.update", id.String())
@@ -124,40 +125,54 @@ func (h *Checkpoints) audit(ctx context.Context, actor policy.Principal, action,
 	return store.Audit(ctx, h.store.Pool, actor.Name(), action, target, "")
 }
 
-// changeStatus sets status; leaving Initial completes every open upload
-// from the client's part list. A completion S3 refuses is returned as
-// failure while the uploads already completed are recorded, so the client
-// can retry the rest.
-func (h *Checkpoints) changeStatus(ctx context.Context, tx pgx.Tx, c store.Checkpoint, status string, tags map[string][]PartTag) (failure, err error) {
+// completionStale is how long a completion may be in progress before
+// another attempt may take over (the first one died).
+const completionStale = 30 * time.Minute
+
+// changeStatus sets status, or, when it leaves Initial for Active, checks
+// the client's part lists and marks the checkpoint as being completed
+// (completes=true): the caller then completes the uploads after this
+// transaction, so no row lock is held while the store assembles them.
+func (h *Checkpoints) changeStatus(ctx context.Context, tx pgx.Tx, c store.Checkpoint, status string, tags map[string][]PartTag) (completes bool, err error) {
 	if len(tags) == 0 {
-		return nil, store.Errorf(store.EInvalid, "multi parts tags is empty")
+		return false, store.Errorf(store.EInvalid, "multi parts tags is empty")
 	}
 	if !slices.Contains(settableStatuses, status) {
-		return nil, store.Errorf(store.EInvalid, "invalid status %q: want one of %s", status, strings.Join(settableStatuses, ", "))
+		return false, store.Errorf(store.EInvalid, "invalid status %q: want one of %s", status, strings.Join(settableStatuses, ", "))
 	}
 	now := h.store.Now()
 	switch {
 	case c.Status == status:
-		return nil, store.Errorf(store.EInvalid, "checkpoint %s is already %s", c.ID, status)
+		return false, store.Errorf(store.EInvalid, "checkpoint %s is already %s", c.ID, status)
 	case c.Status == store.CheckpointFailed:
-		return nil, store.Errorf(store.EInvalid, "checkpoint %s failed (%s); delete it and import again", c.ID, c.Error)
+		return false, store.Errorf(store.EInvalid, "checkpoint %s failed (%s); delete it and import again", c.ID, c.Error)
 	case c.Status == store.CheckpointInitial && len(c.Uploads) == 0:
-		return nil, store.Errorf(store.EInvalid, "checkpoint %s is still being imported", c.ID)
+		return false, store.Errorf(store.EInvalid, "checkpoint %s is still being imported", c.ID)
 	case c.Status != store.CheckpointInitial:
 		if status == store.CheckpointInitial {
-			return nil, store.Errorf(store.EInvalid, "checkpoint %s is uploaded already; it cannot become Initial again", c.ID)
+			return false, store.Errorf(store.EInvalid, "checkpoint %s is uploaded already; it cannot become Initial again", c.ID)
 		}
-		return nil, store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Status: &status}, now)
+		return false, store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Status: &status}, now)
 	case status != store.CheckpointActive:
-		return nil, store.Errorf(store.EInvalid, "checkpoint %s is still uploading; complete it with status Active first", c.ID)
+		return false, store.Errorf(store.EInvalid, "checkpoint %s is still uploading; complete it with status Active first", c.ID)
 	}
 	for _, name := range sortedKeys(c.Uploads) {
 		if err := checkParts(name, c.Uploads[name].Parts, tags[name]); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
+	return true, store.BeginCompletion(ctx, tx, c.ID, now, completionStale)
+}
+
+// complete completes every open upload of c in the store, then records
+// the outcome: Active with its size (and a job to hash the file), or the
+// uploads still open. A completion the store refuses is returned as an
+// EInvalid error after the uploads already completed are recorded, so the
+// client can retry the rest.
+func (h *Checkpoints) complete(ctx context.Context, c store.Checkpoint, tags map[string][]PartTag) error {
 	remaining := maps.Clone(c.Uploads)
 	var size int64
+	var failure, storeErr error
 	for _, name := range sortedKeys(c.Uploads) {
 		u := c.Uploads[name]
 		parts := make([]blob.Part, len(tags[name]))
@@ -167,22 +182,56 @@ func (h *Checkpoints) changeStatus(ctx context.Context, tx pgx.Tx, c store.Check
 		if _, err := h.blob.CompleteMultipartUpload(ctx, u.Key, u.UploadID, parts); err != nil {
 			if blob.IsInvalidPart(err) || blob.IsNotFound(err) {
 				failure = store.Errorf(store.EInvalid, "upload of %s could not be completed: the store refused the parts (wrong or missing ETags?)", name)
-				break
+			} else {
+				storeErr = err
 			}
-			return nil, err
+			break
 		}
 		delete(remaining, name)
 		n, err := h.blob.Head(ctx, u.Key)
 		if err != nil {
-			return nil, err
+			storeErr = err
+			break
 		}
 		size += n
 	}
-	if failure != nil {
-		return failure, store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Uploads: remaining}, now)
+	deleted := false
+	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := store.LockCheckpoint(ctx, tx, c.ID); errors.Is(err, store.ErrNotFound) {
+			// Deleted meanwhile: its clean-up may have run before the
+			// store made the files, so clean up again.
+			deleted = true
+			prefix, _ := h.location(c.Type, c.ID)
+			_, err := h.jobs.InsertTx(ctx, tx, jobs.DeletePrefixArgs{Prefix: prefix + "/"}, nil)
+			return err
+		} else if err != nil {
+			return err
+		}
+		if err := store.EndCompletion(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		now := h.store.Now()
+		if failure != nil || storeErr != nil {
+			return store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Uploads: remaining}, now)
+		}
+		active := store.CheckpointActive
+		err := store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Status: &active,
+			Uploads: map[string]store.Upload{}, Size: &size, ProgressBytes: &size, TotalBytes: &size}, now)
+		if err != nil {
+			return err
+		}
+		_, err = h.jobs.InsertTx(ctx, tx, jobs.ChecksumArgs{CheckpointID: c.ID}, nil)
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case deleted:
+		return checkpointNotFound(c.ID.String())
+	case storeErr != nil:
+		return storeErr
 	}
-	return nil, store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Status: &status,
-		Uploads: map[string]store.Upload{}, Size: &size, ProgressBytes: &size, TotalBytes: &size}, now)
+	return failure
 }
 
 // checkParts requires exactly parts 1..n, each with an ETag.

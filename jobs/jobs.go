@@ -52,6 +52,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &importWorker{d: d})
 	river.AddWorker(workers, &renameWorker{d: d})
+	river.AddWorker(workers, &checksumWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
 	river.AddWorker(workers, &expiredSessionsWorker{d: d})

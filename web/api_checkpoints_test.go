@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -106,9 +107,24 @@ func TestCheckpointUploadThroughPresignedParts(t *testing.T) {
 		t.Fatalf("status after refused completions = %v, want Initial", got)
 	}
 
+	// While another completion is in progress (marked, no lock held), a
+	// second one is refused; a mark older than the stale bound is taken over.
+	mark := func(ago time.Duration) {
+		t.Helper()
+		if _, err := s.App.Store.Pool.Exec(t.Context(), `UPDATE checkpoints SET completing_since = $2 WHERE id = $1`, id, time.Now().Add(-ago)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark(time.Second)
+	r := s.MustCall(t, 400, "PUT", "/checkpoints/"+id, admin, map[string]any{"status": "Active", "multi_parts_tags": map[string]any{"style.safetensors": tags}})
+	if !strings.Contains(r.Message(t), "is being completed already") {
+		t.Errorf("completion during another: %q", r.Message(t))
+	}
+	mark(2 * time.Hour)
+
 	// Parts out of order are sorted before completion.
 	reversed := []map[string]any{tags[2], tags[0], tags[1]}
-	r := s.MustCall(t, 200, "PUT", "/checkpoints/"+id, admin, map[string]any{"status": "Active", "multi_parts_tags": map[string]any{"style.safetensors": reversed}})
+	r = s.MustCall(t, 200, "PUT", "/checkpoints/"+id, admin, map[string]any{"status": "Active", "multi_parts_tags": map[string]any{"style.safetensors": reversed}})
 	if got := r.JSON(t)["data"].(map[string]any)["checkpoint"].(map[string]any)["status"]; got != "Initial" {
 		t.Errorf("PUT echoes status %v, want the previous Initial (ESD quirk)", got)
 	}
@@ -129,6 +145,13 @@ func TestCheckpointUploadThroughPresignedParts(t *testing.T) {
 	body.Close()
 	if !bytes.Equal(got, whole) {
 		t.Errorf("stored object differs from the uploaded bytes (%d vs %d bytes)", len(got), len(whole))
+	}
+	// The server hashes the completed upload in the background.
+	want := fmt.Sprintf("%x", sha256.Sum256(whole))
+	waitFor(t, "the SHA-256 of the upload", func() bool { return checkpointsOf(t, s, admin, "")[0]["sha256"] == want })
+	var marked bool
+	if err := s.App.Store.Pool.QueryRow(t.Context(), `SELECT completing_since IS NOT NULL FROM checkpoints WHERE id = $1`, id).Scan(&marked); err != nil || marked {
+		t.Errorf("completion mark left behind: %v %v", marked, err)
 	}
 
 	// Disable and enable again; rename.
