@@ -196,7 +196,7 @@ func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted 
 	}
 	if asserted == "" {
 		if r.onBehalf {
-			return policy.Principal{}, errUnauthorized
+			return policy.Principal{}, errNoUser
 		}
 		return policy.Principal{Service: true}, nil
 	}
@@ -206,7 +206,7 @@ func (s *Server) principal(c echo.Context, r apiRoute, k store.APIKey, asserted 
 		if r.bootstrap && isBootstrapOf(body, asserted) {
 			return policy.Principal{Service: true}, nil
 		}
-		return policy.Principal{}, errUnauthorized
+		return policy.Principal{}, errUnknownUser
 	}
 	return policy.User(asserted), nil
 }
@@ -234,14 +234,22 @@ func isBootstrapOf(body map[string]any, creator string) bool {
 	return initial && username == creator
 }
 
-var errUnauthorized = store.Errorf(store.EUnauthorized, "Unauthorized")
+// How to name a user, said in every 401 of the API.
+const nameAUser = `send the "username" header or "Authorization: Bearer <hex of the user name>"`
+
+var (
+	errNoUser      = store.Errorf(store.EUnauthorized, "Unauthorized: this request acts on behalf of a user; "+nameAUser)
+	errUnknownUser = store.Errorf(store.EUnauthorized, "Unauthorized: the user named by this request does not exist; "+nameAUser)
+	errBadUserName = store.Errorf(store.EUnauthorized, "Unauthorized: the user name sent is not readable; "+nameAUser)
+)
 
 // headerUser returns the user asserted by the username header (1.5+
-// clients) or, failing that, by Authorization: Bearer <upper-case hex>.
+// clients) or, failing that, by Authorization: Bearer <hex of the name>
+// (upper-case from ESD's WebUI; lower-case accepted too).
 func headerUser(r *http.Request) (string, error) {
 	if u := r.Header.Get("username"); u != "" {
 		if !storableText(u) {
-			return "", errUnauthorized
+			return "", errBadUserName
 		}
 		return u, nil
 	}
@@ -250,12 +258,13 @@ func headerUser(r *http.Request) (string, error) {
 		return "", nil
 	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" || strings.ToUpper(token) != token {
-		return "", errUnauthorized
+	if !ok || token == "" {
+		return "", errBadUserName
 	}
+	// ESD's WebUI sends upper-case hex; lower-case is the same name.
 	b, err := hex.DecodeString(token)
 	if err != nil || !storableText(string(b)) {
-		return "", errUnauthorized
+		return "", errBadUserName
 	}
 	return string(b), nil
 }

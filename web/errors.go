@@ -59,9 +59,6 @@ func (s *Server) apiError(err error, c echo.Context) {
 		return
 	}
 	msg := store.ErrorMessage(err)
-	if status == http.StatusUnauthorized {
-		msg = "Unauthorized"
-	}
 	_ = c.JSON(status, handlers.Envelope{StatusCode: status, Message: msg})
 }
 
