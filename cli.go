@@ -15,16 +15,12 @@ import (
 
 	"easel/app"
 	"easel/handlers"
+	"easel/internal/logx"
 	"easel/policy"
 	"easel/secrets"
 )
 
-func newLogger(cfg app.Config, out io.Writer) *slog.Logger {
-	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(out, nil))
-	}
-	return slog.New(slog.NewJSONHandler(out, nil))
-}
+func newLogger(cfg app.Config, out io.Writer) *slog.Logger { return logx.New(cfg.LogFormat, out) }
 
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := app.LoadConfig(getenv)

@@ -138,6 +138,7 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 		if err := seedServiceKey(ctx, a.Store, a.Policy, cfg.APIKey, log); err != nil {
 			return nil, err
 		}
+		log.Info("EASEL_API_KEY is a service key: it may act as any user (see API keys in the console)")
 	}
 	return a, nil
 }

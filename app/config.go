@@ -28,7 +28,7 @@ type Config struct {
 	APIKey          string        // EASEL_API_KEY
 	Secret          string        // EASEL_SECRET; empty: generated, kept in DataDir
 	RevealPasswords bool          // EASEL_ESD_REVEAL_PASSWORDS
-	LogFormat       string        // EASEL_LOG_FORMAT: json (default) or text
+	LogFormat       string        // EASEL_LOG_FORMAT: json or text; empty: text on a terminal, else json
 	AllowPrivate    bool          // EASEL_ALLOW_PRIVATE_URLS
 	MaxModelBytes   int64         // EASEL_MAX_MODEL_BYTES
 	UploadTTL       time.Duration // EASEL_UPLOAD_TTL
@@ -68,7 +68,7 @@ var Settings = []Setting{
 	{"EASEL_API_KEY", "(unset)", "seeds a service key with this secret (an ESD deployment's shared key)"},
 	{"EASEL_SECRET", "(generated in the data dir)", "session signing and encryption key; set it when running several replicas"},
 	{"EASEL_ESD_REVEAL_PASSWORDS", "0", "1 keeps an encrypted copy of passwords so GET /users?show_password=True can return them (ESD 1.4.0 WebUI login table)"},
-	{"EASEL_LOG_FORMAT", "json", "json or text"},
+	{"EASEL_LOG_FORMAT", "(text on a terminal, else json)", "`json` or `text`"},
 	{"EASEL_ALLOW_PRIVATE_URLS", "0", "1 lets URL imports reach loopback, private and link-local addresses (off: SSRF protection)"},
 	{"EASEL_MAX_MODEL_BYTES", "53687091200 (50 GiB)", "largest model file a URL import accepts"},
 	{"EASEL_UPLOAD_TTL", "168h", "how long an unfinished browser upload may stay before it is aborted and removed"},
@@ -106,7 +106,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		APIKey:          getenv("EASEL_API_KEY"),
 		Secret:          getenv("EASEL_SECRET"),
 		RevealPasswords: getenv("EASEL_ESD_REVEAL_PASSWORDS") == "1",
-		LogFormat:       get("EASEL_LOG_FORMAT", "json"),
+		LogFormat:       get("EASEL_LOG_FORMAT", ""),
 	}
 	var err error
 	c.AllowPrivate = getenv("EASEL_ALLOW_PRIVATE_URLS") == "1"
@@ -135,7 +135,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.APIBase == "/" {
 		return c, fmt.Errorf("EASEL_API_BASE must not be /: the console lives there")
 	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		return c, fmt.Errorf("EASEL_LOG_FORMAT must be json or text, not %q", c.LogFormat)
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {

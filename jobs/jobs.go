@@ -17,6 +17,7 @@ import (
 
 	"easel/blob"
 	"easel/gpu"
+	"easel/internal/logx"
 	"easel/netguard"
 	"easel/store"
 )
@@ -75,7 +76,8 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		FetchPollInterval: 250 * time.Millisecond,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		Workers:           workers,
-		Logger:            d.Log.With("component", "river"),
+		// River's producers report routine fetches at Info: keep them at Debug.
+		Logger:            logx.Demoted(d.Log.With("component", "river")),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },

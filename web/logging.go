@@ -1,6 +1,8 @@
 package web
 
 import (
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +17,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		user, _ := c.Get("user").(string)
-		s.deps.Log.Info("request",
+		level := slog.LevelInfo
+		if strings.HasPrefix(c.Path(), "/static") {
+			level = slog.LevelDebug // every page pulls a few; they would bury the rest
+		}
+		s.deps.Log.Log(c.Request().Context(), level, "request",
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 			"method", c.Request().Method,
 			"route", c.Path(),
