@@ -77,7 +77,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		Workers:           workers,
 		// River's producers report routine fetches at Info: keep them at Debug.
-		Logger:            logx.Demoted(d.Log.With("component", "river")),
+		Logger: logx.Demoted(d.Log.With("component", "river")),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AbandonedUploadsArgs{}, nil },
