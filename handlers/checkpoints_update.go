@@ -74,7 +74,7 @@ func checkpointNotFound(id string) error {
 	return store.Errorf(store.ENotFound, "checkpoint not found with id %s", id)
 }
 
-// visible is ESD's rule (reference §3.4), for one row already loaded.
+// visible is ESD's visibility rule (owners empty or "*", the user, or a shared role), for one row already loaded.
 func visible(owners []string, v store.Viewer) bool {
 	if len(owners) == 0 || slices.Contains(owners, "*") || slices.Contains(owners, v.Username) {
 		return true

@@ -103,7 +103,7 @@ func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in Infe
 
 func (h *Inferences) s3(key string) string { return "s3://" + h.blob.Bucket + "/" + key }
 
-// pickEndpoint is ESD's scheduling (reference §5.3), least loaded instead of
+// pickEndpoint is ESD's scheduling (one eligible endpoint), least loaded instead of
 // random, and always among endpoints the user may use.
 func (h *Inferences) pickEndpoint(ctx context.Context, actor policy.Principal, in InferenceInput) (store.Endpoint, error) {
 	visible, err := h.endpoints.List(ctx, actor, EndpointQuery{})

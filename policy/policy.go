@@ -60,7 +60,7 @@ func (p *Policy) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("casbin enforcer: %w", err)
 	}
-	// The custom function must be registered before LoadPolicy (STACK.md).
+	// casbin needs the custom function registered before LoadPolicy.
 	e.AddFunction("permMatch", func(args ...any) (any, error) {
 		return permMatch(args[0].(string), args[1].(string)), nil
 	})

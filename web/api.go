@@ -163,7 +163,7 @@ func jsonErrorText(err error) string {
 	return err.Error()
 }
 
-// identify decides who the request acts as (CONTRACT.md, Identity).
+// identify decides who the request acts as (docs/COMPATIBILITY.md, identity).
 func (s *Server) identify(r apiRoute) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
