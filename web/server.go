@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type Config struct {
 	Secret     []byte
 	// RevealPasswords is EASEL_ESD_REVEAL_PASSWORDS.
 	RevealPasswords bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
 }
 
 // Deps are the services the routes use.
@@ -65,6 +68,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor, e.SchemeExtractor = clientExtractors(cfg.TrustedProxies)
 	s := &Server{Echo: e, cfg: cfg, deps: d, doc: doc, sessions: newPGSessions(d.Store, cfg.Secret),
 		guards: map[string]policy.Guard{}}
 	e.HTTPErrorHandler = s.handleError
