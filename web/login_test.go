@@ -237,6 +237,38 @@ func formRequest(t *testing.T, s *testenv.Server, form url.Values, header http.H
 	return req
 }
 
+// TestLoginNextStaysOnThisSite: after sign-in the browser goes to next
+// only when it is a path of this site.
+func TestLoginNextStaysOnThisSite(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/users", "/users"},
+		{"/gallery?page=2&q=a%20b#top", "/gallery?page=2&q=a%20b#top"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r\n/evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/\u0085/evil.example/", "/"},
+		{"//evil.example/", "/"},
+		{"///evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"\\\\evil.example/", "/"},
+		{"/users\\..\\..\\evil", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+		{" //evil.example/", "/"},
+		{"", "/"},
+	} {
+		c, token := consoleClient(t, s)
+		res := loginTo(t, c, s, token, "admin", testenv.AdminPassword, tc.next)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tc.want {
+			t.Errorf("next=%q: got %d to %q, want 303 to %q", tc.next, res.StatusCode, res.Header.Get("Location"), tc.want)
+		}
+	}
+}
+
 func TestLoginLogoutAndSessionRevocation(t *testing.T) {
 	t.Parallel()
 	s := testenv.NewServer(t)
