@@ -73,7 +73,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		guards: map[string]policy.Guard{}}
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(s.preflight)
-	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover())
+	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), s.limitConsoleBody)
 
 	h := handlerSet{
 		users:       handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),
