@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
-		RevealPasswords: cfg.RevealPasswords},
+		RevealPasswords: cfg.RevealPasswords, TrustedProxies: cfg.TrustedProxies},
 		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU, Log: log})
 	if err != nil {
 		return nil, err

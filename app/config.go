@@ -3,6 +3,7 @@ package app
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ type Config struct {
 	AWSAccessKey, AWSSecretKey string
 	ReconcileEvery             time.Duration // EASEL_RECONCILE_INTERVAL
 	JobTimeout                 time.Duration // EASEL_JOB_TIMEOUT
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (EASEL_TRUSTED_PROXIES); empty: the peer address is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // Setting documents one environment variable (the README's table).
@@ -78,6 +82,7 @@ var Settings = []Setting{
 	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling and CloudWatch APIs (an AWS-compatible gateway, or a fake in tests)"},
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
+	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -125,6 +130,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.JobTimeout, err = time.ParseDuration(get("EASEL_JOB_TIMEOUT", "1h")); err != nil || c.JobTimeout < time.Second {
 		return c, fmt.Errorf("EASEL_JOB_TIMEOUT must be a duration of at least 1s such as 1h")
 	}
+	if c.TrustedProxies, err = parseCIDRs(getenv("EASEL_TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("EASEL_TRUSTED_PROXIES must be comma-separated CIDRs such as 10.0.0.0/8,192.0.2.7/32: %w", err)
+	}
 	if c.SageMakerRole != "" && c.SageMakerImage == "" {
 		return c, fmt.Errorf("EASEL_SAGEMAKER_IMAGE is required with EASEL_SAGEMAKER_ROLE_ARN (the ESD inference image)")
 	}
@@ -142,4 +150,30 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("EASEL_SECRET must be at least 16 characters")
 	}
 	return c, nil
+}
+
+// parseCIDRs reads a comma-separated list of CIDRs; a bare address is a
+// network of one.
+func parseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if ip := net.ParseIP(item); ip != nil {
+			bits := 8 * len(ip.To16())
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", item)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

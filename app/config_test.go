@@ -37,11 +37,30 @@ func TestLoadConfigDefaultsAndErrors(t *testing.T) {
 	for name, value := range map[string]string{
 		"EASEL_API_BASE": "/", "EASEL_LOG_FORMAT": "xml", "EASEL_SECRET": "short", "EASEL_MAX_MODEL_BYTES": "lots",
 		"EASEL_UPLOAD_TTL": "-1h", "EASEL_JOB_TIMEOUT": "0s", "EASEL_RECONCILE_INTERVAL": "1ms",
-		"EASEL_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x",
+		"EASEL_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x", "EASEL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal",
 	} {
 		env = map[string]string{name: value}
 		if _, err := LoadConfig(get); err == nil || !strings.Contains(err.Error(), "EASEL_") {
 			t.Errorf("%s=%q: error %v, want one naming the setting", name, value, err)
 		}
+	}
+}
+
+func TestLoadConfigTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(func(k string) string {
+		return map[string]string{"EASEL_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.TrustedProxies {
+		got = append(got, n.String())
+	}
+	if want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("EASEL_TRUSTED_PROXIES: got %v, want %v", got, want)
+	}
+	if c, _ := LoadConfig(func(string) string { return "" }); len(c.TrustedProxies) != 0 {
+		t.Errorf("default trusted proxies: got %v, want none", c.TrustedProxies)
 	}
 }

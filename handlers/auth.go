@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,20 +27,18 @@ type Auth struct {
 	policy   *policy.Policy
 	sessions Sessions
 	limiter  *loginLimiter
+	checks   checkGate
 	log      *slog.Logger
 }
 
-// Login attempts: at most loginMaxFailures failures per client address or
-// user name within loginWindow.
-const (
-	loginMaxFailures = 10
-	loginWindow      = 15 * time.Minute
-)
+// maxPasswordChecks is how many password checks run at once; more
+// attempts are answered 429 rather than queued in memory.
+const maxPasswordChecks = 4
 
 // NewAuth returns the sign-in handler.
 func NewAuth(s *store.Store, p *policy.Policy, sessions Sessions, log *slog.Logger) *Auth {
 	return &Auth{store: s, policy: p, sessions: sessions, log: log,
-		limiter: newLoginLimiter(loginMaxFailures, loginWindow, s.Now)}
+		limiter: newLoginLimiter(s.Now), checks: make(checkGate, maxPasswordChecks)}
 }
 
 // LoginPage is GET /login.
@@ -49,26 +51,51 @@ func (h *Auth) LoginPage(c echo.Context) error {
 	}))
 }
 
-// Login is POST /login.
+// Login is POST /login. The attempt is counted before the password is
+// checked, and only a few checks run at once.
 func (h *Auth) Login(c echo.Context) error {
 	name, password := c.FormValue("username"), c.FormValue("password")
 	page := views.LoginPage{Base: views.Base{Title: "Sign in", CSRF: CSRFToken(c)}, Username: name, Next: safeNext(c.FormValue("next"))}
-	keys := []string{"ip:" + c.RealIP(), "user:" + name}
-	if wait := h.limiter.blocked(keys...); wait > 0 {
-		page.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(math.Ceil(wait.Minutes())))
-		return Render(c, http.StatusTooManyRequests, views.Login(page))
+	addr := clientKey(c.RealIP())
+	if wait := h.limiter.reserve(name, addr); wait > 0 {
+		h.log.Info("sign-in throttled", "user", name, "ip", c.RealIP())
+		page.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(wait))
+		return tooMany(c, wait, page)
 	}
-	if err := h.check(c.Request().Context(), name, password); err != nil {
-		h.limiter.fail(keys...)
+	if !h.checks.enter() {
+		h.limiter.refund(name, addr)
+		page.Error = "The server is busy signing others in. Try again in a moment."
+		return tooMany(c, time.Second, page)
+	}
+	err := h.check(c.Request().Context(), name, password)
+	h.checks.leave()
+	if err != nil {
 		h.log.Info("sign-in failed", "user", name, "ip", c.RealIP())
 		page.Error = "Wrong user name or password."
 		return Render(c, http.StatusUnauthorized, views.Login(page))
 	}
-	h.limiter.succeed(keys...)
+	h.limiter.succeed(name, addr)
 	if err := h.sessions.SignIn(c, name); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, page.Next)
+}
+
+// tooMany answers 429 with Retry-After in whole seconds.
+func tooMany(c echo.Context, wait time.Duration, page views.LoginPage) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	return Render(c, http.StatusTooManyRequests, views.Login(page))
+}
+
+// waitText says a wait in the unit a person reads.
+func waitText(wait time.Duration) string {
+	if wait < time.Minute {
+		return fmt.Sprintf("%d seconds", int(math.Ceil(wait.Seconds())))
+	}
+	if m := int(math.Ceil(wait.Minutes())); m > 1 {
+		return fmt.Sprintf("%d minutes", m)
+	}
+	return "a minute"
 }
 
 func (h *Auth) check(ctx context.Context, name, password string) error {
@@ -94,9 +121,17 @@ func (h *Auth) Logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// safeNext keeps redirects after sign-in on this site.
+// safeNext keeps redirects after sign-in on this site: only a path that
+// starts with a single "/" and has no scheme, host, backslash or control
+// character (browsers drop tabs and newlines, so "/\t/evil.example" would
+// become "//evil.example"); anything else is "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		!utf8.ValidString(next) || strings.ContainsFunc(next, unicode.IsControl) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -43,10 +44,15 @@ func Respond(c echo.Context, status int, data any, message string) error {
 	return c.JSONBlob(status, body)
 }
 
-// decodeBody decodes the (already schema-validated) JSON body into v.
+// decodeBody decodes the JSON body into v: an API body was read and
+// validated already, a console body is bounded by the server; a body over
+// that bound is returned as the *http.MaxBytesError it is (413).
 func decodeBody(c echo.Context, v any) error {
 	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(v); err != nil {
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			return fmt.Errorf("decode body: %w", err)
+		}
 		return store.Errorf(store.EInvalid, "Invalid request body: %s", err.Error())
 	}
 	return nil

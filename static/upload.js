@@ -180,4 +180,10 @@
     const btn = ev.target.closest("[data-upload-start]");
     if (btn) start(btn.closest("form"));
   });
+
+  // The upload form is never sent as such (Enter in a field would post it
+  // to the page): the Upload button starts the uploads.
+  document.addEventListener("submit", (ev) => {
+    if (ev.target.matches("[data-upload-form]")) ev.preventDefault();
+  });
 })();

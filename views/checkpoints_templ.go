@@ -45,7 +45,7 @@ func Models(p ModelsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.CanCreate {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"grid two\"><article class=\"panel\" data-testid=\"model-upload-panel\"><header><strong>Upload from this computer</strong></header><form id=\"model-upload-form\" data-testid=\"model-upload-form\" onsubmit=\"return false\"><div class=\"row\"><label class=\"grow\">Type <select name=\"type\" data-testid=\"model-upload-type\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"grid two\"><article class=\"panel\" data-testid=\"model-upload-panel\"><header><strong>Upload from this computer</strong></header><form id=\"model-upload-form\" data-testid=\"model-upload-form\" data-upload-form><div class=\"row\"><label class=\"grow\">Type <select name=\"type\" data-testid=\"model-upload-type\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

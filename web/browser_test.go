@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,7 +154,36 @@ func newBrowser(t *testing.T, timeout time.Duration) *browser {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start Chromium at %s: %v", chromiumPath, err)
 	}
+	watchCSP(t, ctx)
 	return &browser{t: t, ctx: ctx}
+}
+
+// watchCSP fails the test when the page breaks the Content-Security-Policy
+// (an inline script or handler, a blocked fetch): such a console may look
+// right and not work.
+func watchCSP(t *testing.T, ctx context.Context) {
+	var mu sync.Mutex
+	var violations []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				violations = append(violations, m.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range violations {
+			t.Errorf("Content-Security-Policy violation: %s", v)
+		}
+	})
 }
 
 // do runs steps and fails the test with where the page stands.

@@ -64,6 +64,9 @@ func (s *Server) apiError(err error, c echo.Context) {
 
 func (s *Server) pageError(err error, c echo.Context) {
 	htmx := c.Request().Header.Get("HX-Request") == "true"
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		err = errBodyTooLarge
+	}
 	if errors.Is(err, errSignIn) || (store.ErrorCode(err) == store.EUnauthorized) {
 		if htmx {
 			c.Response().Header().Set("HX-Redirect", loginURL(c))
@@ -96,14 +99,19 @@ func (s *Server) pageError(err error, c echo.Context) {
 		_ = handlers.Render(c, status, views.Alert(msg))
 		return
 	}
-	base := views.Base{Title: http.StatusText(status), CSRF: handlers.CSRFToken(c)}
 	if _, ok := policy.FromContext(c.Request().Context()); !ok {
-		// Unmatched paths skip the route middleware: find the user here so
-		// the error page still has its navigation.
+		// Unmatched paths skip the route middleware: find the user and the
+		// CSRF token here so the error page still has its navigation.
 		if name, err := s.sessions.user(c.Request()); err == nil && name != "" && s.deps.Policy.UserExists(name) {
 			c.SetRequest(c.Request().WithContext(policy.NewContext(c.Request().Context(), policy.User(name))))
 		}
 	}
+	if c.Get("csrf") == nil {
+		if token, err := s.csrfToken(c); err == nil {
+			c.Set("csrf", token)
+		}
+	}
+	base := views.Base{Title: http.StatusText(status), CSRF: handlers.CSRFToken(c)}
 	if p, ok := policy.FromContext(c.Request().Context()); ok {
 		base = handlers.BaseView(c, s.deps.Policy, http.StatusText(status), "")
 		base.User = p.Name()

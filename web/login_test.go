@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"easel/internal/testenv"
@@ -17,59 +20,252 @@ var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // consoleClient is a cookie-keeping client with the login page's CSRF token.
 func consoleClient(t *testing.T, s *testenv.Server) (*http.Client, string) {
 	t.Helper()
+	return consoleClientFrom(t, s, "", nil)
+}
+
+// consoleClientFrom is consoleClient connecting from the local address addr
+// (any 127.0.0.0/8 address; "" for the default), so that one test can be
+// several clients, and sending header on every request.
+func consoleClientFrom(t *testing.T, s *testenv.Server, addr string, header http.Header) (*http.Client, string) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.Get(s.URL + "/login")
+	dialer := &net.Dialer{}
+	if addr != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(addr)}
+	}
+	transport := &http.Transport{DialContext: dialer.DialContext}
+	t.Cleanup(transport.CloseIdleConnections)
+	c := &http.Client{Jar: jar, Transport: headerTransport{transport, header},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return c, pageToken(t, c, s.URL+"/login")
+}
+
+// headerTransport adds its headers to every request.
+type headerTransport struct {
+	base   http.RoundTripper
+	header http.Header
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(h.header) > 0 {
+		r = r.Clone(r.Context())
+		for k, v := range h.header {
+			r.Header[k] = v
+		}
+	}
+	return h.base.RoundTrip(r)
+}
+
+// pageToken returns the CSRF token of the page at url.
+func pageToken(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	res, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	m := csrfField.FindStringSubmatch(b.String())
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfField.FindStringSubmatch(string(body))
 	if m == nil {
-		t.Fatalf("no CSRF token on the login page")
+		t.Fatalf("no CSRF token on %s (status %d)", url, res.StatusCode)
 	}
-	return c, m[1]
+	return m[1]
 }
 
 func login(t *testing.T, c *http.Client, s *testenv.Server, token, user, password string) int {
 	t.Helper()
-	res, err := c.PostForm(s.URL+"/login", url.Values{"_csrf": {token}, "username": {user}, "password": {password}, "next": {"/"}})
+	return loginTo(t, c, s, token, user, password, "/").StatusCode
+}
+
+// loginTo posts the login form; the response's body is closed.
+func loginTo(t *testing.T, c *http.Client, s *testenv.Server, token, user, password, next string) *http.Response {
+	t.Helper()
+	res, err := c.PostForm(s.URL+"/login", url.Values{"_csrf": {token}, "username": {user}, "password": {password}, "next": {next}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	return res.StatusCode
+	return res
 }
 
-func TestLoginIsRateLimitedAndNeedsCSRF(t *testing.T) {
+// failedLogins signs in wrongly n times, each answered 401.
+func failedLogins(t *testing.T, c *http.Client, s *testenv.Server, token, user string, n int) {
+	t.Helper()
+	for i := range n {
+		if got := login(t, c, s, token, user, "not-the-password"); got != http.StatusUnauthorized {
+			t.Fatalf("wrong password #%d for %s: got %d, want 401", i+1, user, got)
+		}
+	}
+}
+
+// freeFailures is how many failures of one account from one address pass
+// before the delays start.
+const freeFailures = 5
+
+func TestLoginNeedsCSRF(t *testing.T) {
 	t.Parallel()
 	s := testenv.NewServer(t)
-	c, token := consoleClient(t, s)
+	c, _ := consoleClient(t, s)
 	if got := login(t, c, s, "wrong-token", "admin", testenv.AdminPassword); got != http.StatusForbidden {
 		t.Errorf("login with a bad CSRF token: got %d, want 403", got)
 	}
-	for i := 0; i < 10; i++ {
-		if got := login(t, c, s, token, "admin", "not-the-password"); got != http.StatusUnauthorized {
-			t.Fatalf("wrong password #%d: got %d, want 401", i+1, got)
+	if got := login(t, c, s, "", "admin", testenv.AdminPassword); got != http.StatusForbidden {
+		t.Errorf("login without a CSRF token: got %d, want 403", got)
+	}
+}
+
+// TestLoginThrottlesAnAddressNotTheAccount: failures slow down the address
+// that makes them, on that account; the owner signs in from elsewhere.
+func TestLoginThrottlesAnAddressNotTheAccount(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	attacker, token := consoleClientFrom(t, s, "127.0.0.2", nil)
+	failedLogins(t, attacker, s, token, "admin", freeFailures)
+	res := loginTo(t, attacker, s, token, "admin", testenv.AdminPassword, "/")
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("attacker's next try, right password: got %d, want 429", res.StatusCode)
+	}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After on 429: got %q, want whole seconds", res.Header.Get("Retry-After"))
+	}
+	owner, ownerToken := consoleClientFrom(t, s, "127.0.0.3", nil)
+	if got := login(t, owner, s, ownerToken, "admin", testenv.AdminPassword); got != http.StatusSeeOther {
+		t.Errorf("the owner from another address: got %d, want 303", got)
+	}
+	// The attacker may still try other names, but not without end.
+	for i := range 30 - freeFailures {
+		if got := login(t, attacker, s, token, "nobody-"+strconv.Itoa(i), "x"); got != http.StatusUnauthorized {
+			t.Fatalf("attacker, other name #%d: got %d, want 401", i+1, got)
 		}
 	}
-	// The 11th attempt is refused even with the right password.
-	if got := login(t, c, s, token, "admin", testenv.AdminPassword); got != http.StatusTooManyRequests {
-		t.Errorf("after 10 failures: got %d, want 429", got)
+	if got := login(t, attacker, s, token, "someone-else", "x"); got != http.StatusTooManyRequests {
+		t.Errorf("attacker after 30 failures, a new name: got %d, want 429", got)
 	}
-	// Another client (same address) is limited too; the limit is per address and per name.
-	c2, token2 := consoleClient(t, s)
-	if got := login(t, c2, s, token2, "someone-else", "x"); got != http.StatusTooManyRequests {
-		t.Errorf("same address, other name: got %d, want 429", got)
+}
+
+// TestLoginCountsConcurrentAttempts: attempts sent at once are counted
+// before their passwords are checked, so no more than the free failures
+// are ever checked; the rest are told to retry later.
+func TestLoginCountsConcurrentAttempts(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	c, token := consoleClient(t, s)
+	const n = 40
+	statuses := make([]int, n)
+	retryAfter := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := c.PostForm(s.URL+"/login", url.Values{"_csrf": {token}, "username": {"admin"}, "password": {"wrong-" + strconv.Itoa(i)}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			statuses[i], retryAfter[i] = res.StatusCode, res.Header.Get("Retry-After")
+		})
+	}
+	wg.Wait()
+	checked := 0
+	for i, st := range statuses {
+		switch st {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+			if retryAfter[i] == "" {
+				t.Errorf("attempt %d: 429 without Retry-After", i)
+			}
+		default:
+			t.Errorf("attempt %d: got %d, want 401 or 429", i, st)
+		}
+	}
+	if checked < 1 || checked > freeFailures {
+		t.Errorf("%d concurrent wrong passwords: %d checked (401), want 1 to %d", n, checked, freeFailures)
+	}
+}
+
+// TestLoginTrustsForwardedForOnlyFromTrustedProxies: behind a configured
+// proxy, clients are told apart by X-Forwarded-For; from anyone else the
+// header is ignored.
+func TestLoginTrustsForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t, testenv.WithEnv("EASEL_TRUSTED_PROXIES", "127.0.0.2/32"))
+	forwarded := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+
+	// Not a proxy: a new X-Forwarded-For each time is still one client.
+	direct, token := consoleClientFrom(t, s, "127.0.0.3", nil)
+	for i := range freeFailures {
+		res, err := direct.Do(formRequest(t, s, url.Values{"_csrf": {token}, "username": {"admin"}, "password": {"x"}},
+			forwarded("203.0.113."+strconv.Itoa(i+1))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("untrusted peer, failure #%d: got %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	res, err := direct.Do(formRequest(t, s, url.Values{"_csrf": {token}, "username": {"admin"}, "password": {"x"}}, forwarded("203.0.113.99")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("untrusted peer with a new X-Forwarded-For: got %d, want 429", res.StatusCode)
+	}
+
+	// Through the proxy: one forwarded client is throttled, another is not.
+	attacker, attackerToken := consoleClientFrom(t, s, "127.0.0.2", forwarded("198.51.100.1"))
+	failedLogins(t, attacker, s, attackerToken, "admin", freeFailures)
+	if got := login(t, attacker, s, attackerToken, "admin", testenv.AdminPassword); got != http.StatusTooManyRequests {
+		t.Errorf("forwarded attacker after %d failures: got %d, want 429", freeFailures, got)
+	}
+	owner, ownerToken := consoleClientFrom(t, s, "127.0.0.2", forwarded("198.51.100.2"))
+	if got := login(t, owner, s, ownerToken, "admin", testenv.AdminPassword); got != http.StatusSeeOther {
+		t.Errorf("forwarded owner: got %d, want 303", got)
+	}
+}
+
+func formRequest(t *testing.T, s *testenv.Server, form url.Values, header http.Header) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+// TestLoginNextStaysOnThisSite: after sign-in the browser goes to next
+// only when it is a path of this site.
+func TestLoginNextStaysOnThisSite(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	for _, tc := range []struct{ next, want string }{
+		{"/users", "/users"},
+		{"/gallery?page=2&q=a%20b#top", "/gallery?page=2&q=a%20b#top"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r\n/evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/\u0085/evil.example/", "/"},
+		{"//evil.example/", "/"},
+		{"///evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"\\\\evil.example/", "/"},
+		{"/users\\..\\..\\evil", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"evil.example", "/"},
+		{" //evil.example/", "/"},
+		{"", "/"},
+	} {
+		c, token := consoleClient(t, s)
+		res := loginTo(t, c, s, token, "admin", testenv.AdminPassword, tc.next)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tc.want {
+			t.Errorf("next=%q: got %d to %q, want 303 to %q", tc.next, res.StatusCode, res.Header.Get("Location"), tc.want)
+		}
 	}
 }
 

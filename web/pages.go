@@ -5,13 +5,13 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"easel/policy"
 	"easel/store"
 )
 
-// addPage registers a console route: session → CSRF → sign-in → guard.
+// addPage registers a console route: session → CSRF → sign-in → guard
+// (the body limit and the security headers apply to every console route).
 func (s *Server) addPage(r pageRoute) {
 	s.guards[r.method+" "+r.path] = r.guard
 	chain := []echo.MiddlewareFunc{s.loadSession}
@@ -23,19 +23,6 @@ func (s *Server) addPage(r pageRoute) {
 	}
 	s.Echo.Add(r.method, r.path, r.handler, chain...)
 }
-
-// csrf checks the token on every unsafe console request (forms send
-// _csrf, htmx sends X-CSRF-Token) and exposes it to templates as "csrf".
-var csrfMiddleware = middleware.CSRFWithConfig(middleware.CSRFConfig{
-	TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-	CookieName:     "easel_csrf",
-	CookiePath:     "/",
-	CookieHTTPOnly: true,
-	CookieSameSite: http.SameSiteStrictMode,
-	ContextKey:     "csrf",
-})
-
-func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc { return csrfMiddleware(next) }
 
 // loadSession puts the signed-in user, if any, on the request context.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type Config struct {
 	Secret     []byte
 	// RevealPasswords is EASEL_ESD_REVEAL_PASSWORDS.
 	RevealPasswords bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
 }
 
 // Deps are the services the routes use.
@@ -51,6 +54,8 @@ type Server struct {
 	sessions *pgSessions
 	// guards records the guard of every registered route ("METHOD path").
 	guards map[string]policy.Guard
+	// csp is the console's Content-Security-Policy.
+	csp string
 }
 
 // New builds the server with every route registered.
@@ -65,11 +70,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor, e.SchemeExtractor = clientExtractors(cfg.TrustedProxies)
 	s := &Server{Echo: e, cfg: cfg, deps: d, doc: doc, sessions: newPGSessions(d.Store, cfg.Secret),
-		guards: map[string]policy.Guard{}}
+		guards: map[string]policy.Guard{}, csp: contentSecurityPolicy(d.Blob, d.Log)}
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(s.preflight)
-	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover())
+	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), s.consoleHeaders, s.limitConsoleBody)
 
 	h := handlerSet{
 		users:       handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),

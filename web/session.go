@@ -20,6 +20,8 @@ const (
 	sessionCookie = "easel_session"
 	sessionMaxAge = 7 * 24 * time.Hour
 	sessionUser   = "username"
+	// sessionCSRF is the session's CSRF token, new at every sign-in.
+	sessionCSRF = "csrf"
 )
 
 // pgSessions is a gorilla sessions.Store that keeps session data in
@@ -132,6 +134,14 @@ func (s *pgSessions) SignIn(c echo.Context, username string) error {
 	opts.Secure = c.Scheme() == "https"
 	sess.Options = &opts
 	sess.Values[sessionUser] = username
+	token, err := newCSRFToken()
+	if err != nil {
+		return err
+	}
+	sess.Values[sessionCSRF] = token
+	// The token of the login page is spent: the session's replaces it.
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: opts.Secure,
+		SameSite: http.SameSiteStrictMode})
 	return s.Save(c.Request(), c.Response(), sess)
 }
 
