@@ -13,11 +13,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"easel/actions"
 	"easel/app"
-	"easel/handlers"
 	"easel/internal/logx"
 	"easel/policy"
-	"easel/secrets"
 )
 
 func newLogger(cfg app.Config, out io.Writer) *slog.Logger { return logx.New(cfg.LogFormat, out) }
@@ -92,15 +91,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		*password = pw
 	}
 	return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
-		sealer, err := secrets.NewSealer(a.Secret)
-		if err != nil {
-			return err
-		}
-		users := handlers.NewUsers(a.Store, a.Policy, sealer, a.Config.RevealPasswords, a.Log)
+		var err error
 		if sub == "create" {
-			err = users.Upsert(ctx, admin, handlers.UserInput{Username: name, Password: password, Roles: roles})
+			err = a.Actions.Users.Upsert(ctx, admin, actions.UserInput{Username: name, Password: password, Roles: roles})
 		} else {
-			err = users.SetPassword(ctx, admin, name, *password)
+			err = a.Actions.Users.SetPassword(ctx, admin, name, *password)
 		}
 		if err != nil {
 			return err
@@ -127,9 +122,8 @@ func keyCommand(ctx context.Context, args []string, getenv func(string) string, 
 			return errors.New("key create needs --user U (or --service)")
 		}
 		return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
-			keys := handlers.NewKeys(a.Store, a.Policy, a.Log)
-			in := handlers.KeyInput{Name: *name, Owner: *user, Service: *service}
-			secret, k, err := keys.Create(ctx, admin, in)
+			in := actions.KeyInput{Name: *name, Owner: *user, Service: *service}
+			secret, k, err := a.Actions.Keys.Create(ctx, admin, in)
 			if err != nil {
 				return err
 			}
@@ -145,7 +139,7 @@ func keyCommand(ctx context.Context, args []string, getenv func(string) string, 
 			return fmt.Errorf("key id %q is not a UUID", args[1])
 		}
 		return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
-			if err := handlers.NewKeys(a.Store, a.Policy, a.Log).Revoke(ctx, admin, id); err != nil {
+			if err := a.Actions.Keys.Revoke(ctx, admin, id); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "key %s revoked\n", id)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"easel/actions"
 	"easel/blob"
 	"easel/embedded"
 	"easel/gpu"
@@ -26,6 +27,7 @@ import (
 	"easel/migrations"
 	"easel/netguard"
 	"easel/policy"
+	"easel/secrets"
 	"easel/store"
 	"easel/web"
 )
@@ -40,10 +42,14 @@ type App struct {
 	Web    *web.Server
 	River  *river.Client[pgx.Tx]
 	GPU    *gpu.Registry
+	// Actions are what Easel does; before Open completes (the command
+	// line), only those on users, roles and keys work.
+	Actions *actions.Set
 	// Secret is EASEL_SECRET or the generated one.
 	Secret []byte
 
 	pool          *pgxpool.Pool
+	sealer        *secrets.Sealer
 	stopFollowing context.CancelFunc
 	pg            *embedded.Postgres
 	gateway       *embedded.S3Gateway
@@ -87,9 +93,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}
+	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
+		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU, Log: log})
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
-		RevealPasswords: cfg.RevealPasswords, TrustedProxies: cfg.TrustedProxies},
-		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU, Log: log})
+		TrustedProxies: cfg.TrustedProxies},
+		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +142,13 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	a.stopFollowing = stopFollowing
 	go a.Policy.Follow(followCtx, log)
+	if a.sealer, err = secrets.NewSealer(a.Secret); err != nil {
+		return nil, err
+	}
+	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
+		RevealPasswords: cfg.RevealPasswords, Log: log})
 	if cfg.APIKey != "" {
-		if err := seedServiceKey(ctx, a.Store, a.Policy, cfg.APIKey, log); err != nil {
+		if err := a.Actions.Keys.Seed(ctx, cfg.APIKey); err != nil {
 			return nil, err
 		}
 		log.Info("EASEL_API_KEY is a service key: it may act as any user (see API keys in the console)")

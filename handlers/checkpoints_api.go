@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/store"
 )
 
@@ -100,7 +101,7 @@ func (h *Checkpoints) ListAPI(c echo.Context) error {
 		return err
 	}
 	q := c.QueryParams()
-	list, total, err := h.List(c.Request().Context(), actor(c), CheckpointQuery{
+	list, total, err := h.List(c.Request().Context(), actor(c), actions.CheckpointQuery{
 		Statuses: q["status"], Types: q["types"], Roles: q["roles"], Username: c.QueryParam("username"),
 		Page: page, PerPage: perPage,
 	})
@@ -118,7 +119,7 @@ func (h *Checkpoints) ListAPI(c echo.Context) error {
 }
 
 type checkpointCreateBody struct {
-	CheckpointInput
+	actions.CheckpointInput
 	Params struct {
 		Message string `json:"message"`
 	} `json:"params"`
@@ -156,7 +157,7 @@ func (h *Checkpoints) CreateAPI(c echo.Context) error {
 
 // UpdateAPI is PUT /checkpoints/{id}.
 func (h *Checkpoints) UpdateAPI(c echo.Context) error {
-	var ch CheckpointChange
+	var ch actions.CheckpointChange
 	if err := decodeBody(c, &ch); err != nil {
 		return err
 	}
@@ -165,12 +166,12 @@ func (h *Checkpoints) UpdateAPI(c echo.Context) error {
 		return err
 	}
 	switch outcome {
-	case StatusChanged:
+	case actions.StatusChanged:
 		// ESD echoes the status from before the update.
 		return Respond(c, http.StatusOK, map[string]any{"checkpoint": refOf(prev)}, "")
-	case NameUnchanged:
+	case actions.NameUnchanged:
 		return Respond(c, http.StatusOK, nil, "no need to update")
-	case RenameStarted:
+	case actions.RenameStarted:
 		return Respond(c, http.StatusAccepted, nil, "rename is processing, please wait")
 	}
 	return Respond(c, http.StatusOK, nil, "")

@@ -1,13 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/a-h/templ"
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -21,7 +20,7 @@ func (h *Checkpoints) Page(c echo.Context) error {
 	ctx := c.Request().Context()
 	who := actor(c)
 	f := views.ModelFilter{Search: c.QueryParam("q"), Type: c.QueryParam("type"), Status: c.QueryParam("status"), Role: c.QueryParam("role")}
-	q := CheckpointQuery{Search: f.Search, Page: 1, PerPage: pageLimit}
+	q := actions.CheckpointQuery{Search: f.Search, Page: 1, PerPage: pageLimit}
 	if f.Type != "" {
 		q.Types = []string{f.Type}
 	}
@@ -52,34 +51,13 @@ func (h *Checkpoints) Page(c echo.Context) error {
 }
 
 func (h *Checkpoints) row(who policy.Principal, c store.Checkpoint) views.ModelRow {
-	can := h.policy.Can(who, "checkpoint:create") && (c.Creator == who.Name() || h.policy.Can(who, "checkpoint:all"))
-	return views.ModelRow{Checkpoint: c, CanModify: can}
-}
-
-// visibleCheckpoint returns the checkpoint in the path if actor may see it.
-func (h *Checkpoints) visibleCheckpoint(ctx context.Context, who policy.Principal, raw string) (store.Checkpoint, error) {
-	id, err := uuid.Parse(raw)
-	if err != nil {
-		return store.Checkpoint{}, store.ErrNotFound
-	}
-	c, err := store.FindCheckpoint(ctx, h.store.Pool, id)
-	if err != nil {
-		return c, err
-	}
-	v, err := h.viewer(ctx, who)
-	if err != nil {
-		return c, err
-	}
-	if v != nil && !visible(c.AllowedRoles, *v) {
-		return c, store.ErrNotFound
-	}
-	return c, nil
+	return views.ModelRow{Checkpoint: c, CanModify: h.MayModify(who, c)}
 }
 
 // renderRow answers with the row of the checkpoint in the path, shaped by
 // edit (nil: plain).
 func (h *Checkpoints) renderRow(c echo.Context, edit func(*views.ModelRow) error) error {
-	ck, err := h.visibleCheckpoint(c.Request().Context(), actor(c), c.Param("id"))
+	ck, err := h.Visible(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -103,15 +81,15 @@ func (h *Checkpoints) RenameForm(c echo.Context) error {
 // RenamePage is POST /models/:id/rename.
 func (h *Checkpoints) RenamePage(c echo.Context) error {
 	name := c.FormValue("name")
-	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Name: &name})
+	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), actions.CheckpointChange{Name: &name})
 	return h.rowAfter(c, err, func(r *views.ModelRow) { r.Renaming = true })
 }
 
 // StatusPage is POST /models/:id/status (disable or enable).
 func (h *Checkpoints) StatusPage(c echo.Context) error {
 	status := c.FormValue("status")
-	tags := map[string][]PartTag{"console": nil} // ESD requires a non-empty tag map to change status
-	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Status: &status, Tags: tags})
+	tags := map[string][]actions.PartTag{"console": nil} // ESD requires a non-empty tag map to change status
+	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), actions.CheckpointChange{Status: &status, Tags: tags})
 	return h.rowAfter(c, err, nil)
 }
 
@@ -177,7 +155,7 @@ func (h *Checkpoints) rowAfter(c echo.Context, err error, reopen func(*views.Mod
 
 // DeletePage is DELETE /models/:id (also the upload's cancel button).
 func (h *Checkpoints) DeletePage(c echo.Context) error {
-	ck, err := h.visibleCheckpoint(c.Request().Context(), actor(c), c.Param("id"))
+	ck, err := h.Visible(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -189,7 +167,7 @@ func (h *Checkpoints) DeletePage(c echo.Context) error {
 
 // ImportPage is POST /models/imports.
 func (h *Checkpoints) ImportPage(c echo.Context) error {
-	in := CheckpointInput{Type: c.FormValue("type"), URLs: []string{c.FormValue("url")}}
+	in := actions.CheckpointInput{Type: c.FormValue("type"), URLs: []string{c.FormValue("url")}}
 	created, err := h.Import(c.Request().Context(), actor(c), in)
 	f := views.ImportForm{Types: store.CheckpointTypes, Type: in.Type, Errors: views.FormErrors{}}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/store"
 )
 
@@ -49,7 +50,7 @@ func (h *Checkpoints) UploadStart(c echo.Context) error {
 	}
 	// All names are checked before any upload starts, so a clash on the
 	// third file leaves nothing behind for the first two.
-	if err := h.namesFree(c.Request().Context(), names); err != nil {
+	if err := h.NamesFree(c.Request().Context(), names); err != nil {
 		return jsonError(c, err)
 	}
 	var out []started
@@ -59,8 +60,8 @@ func (h *Checkpoints) UploadStart(c echo.Context) error {
 		if parts > 100 {
 			return jsonError(c, store.Errorf(store.EInvalid, "%s is too large for a browser upload (at most 100 parts)", f.Name))
 		}
-		res, err := h.Upload(c.Request().Context(), actor(c), CheckpointInput{Type: req.Type,
-			Files: []FileInput{{Filename: f.Name, PartsNumber: parts}}, Message: "uploaded from the console"})
+		res, err := h.Upload(c.Request().Context(), actor(c), actions.CheckpointInput{Type: req.Type,
+			Files: []actions.FileInput{{Filename: f.Name, PartsNumber: parts}}, Message: "uploaded from the console"})
 		if err != nil {
 			return jsonError(c, err)
 		}
@@ -72,13 +73,13 @@ func (h *Checkpoints) UploadStart(c echo.Context) error {
 // UploadComplete is POST /models/:id/complete (JSON from static/upload.js).
 func (h *Checkpoints) UploadComplete(c echo.Context) error {
 	var req struct {
-		Tags map[string][]PartTag `json:"multi_parts_tags"`
+		Tags map[string][]actions.PartTag `json:"multi_parts_tags"`
 	}
 	if err := decodeBody(c, &req); err != nil {
 		return jsonError(c, err)
 	}
 	active := store.CheckpointActive
-	if _, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), CheckpointChange{Status: &active, Tags: req.Tags}); err != nil {
+	if _, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), actions.CheckpointChange{Status: &active, Tags: req.Tags}); err != nil {
 		return jsonError(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": active})

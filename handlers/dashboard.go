@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -50,12 +51,12 @@ func (h *Dashboard) Page(c echo.Context) error {
 	}
 	if p.Can.ListModels {
 		var err error
-		if _, p.Models, err = h.checkpoints.List(ctx, who, CheckpointQuery{Statuses: []string{store.CheckpointActive}, Page: 1, PerPage: 1}); err != nil {
+		if _, p.Models, err = h.checkpoints.List(ctx, who, actions.CheckpointQuery{Statuses: []string{store.CheckpointActive}, Page: 1, PerPage: 1}); err != nil {
 			return err
 		}
 	}
 	if p.Can.ListEndpoints {
-		eps, err := h.endpoints.List(ctx, who, EndpointQuery{Statuses: []string{"InService"}})
+		eps, err := h.endpoints.List(ctx, who, actions.EndpointQuery{Statuses: []string{"InService"}})
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/store"
 )
 
@@ -64,7 +65,7 @@ func (h *Endpoints) ListAPI(c echo.Context) error {
 		}
 		limit = n
 	}
-	list, err := h.List(c.Request().Context(), actor(c), EndpointQuery{
+	list, err := h.List(c.Request().Context(), actor(c), actions.EndpointQuery{
 		Username: c.QueryParam("username"), After: c.QueryParam("exclusive_start_key"), Limit: limit,
 	})
 	if err != nil {
@@ -83,7 +84,7 @@ func (h *Endpoints) ListAPI(c echo.Context) error {
 
 // CreateAPI is POST /endpoints (202: deployment started).
 func (h *Endpoints) CreateAPI(c echo.Context) error {
-	var in EndpointInput
+	var in actions.EndpointInput
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}

@@ -3,11 +3,11 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -16,7 +16,7 @@ import (
 // Page is GET /endpoints.
 func (h *Endpoints) Page(c echo.Context) error {
 	ctx := c.Request().Context()
-	list, err := h.List(ctx, actor(c), EndpointQuery{})
+	list, err := h.List(ctx, actor(c), actions.EndpointQuery{})
 	if err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func (h *Endpoints) Page(c echo.Context) error {
 	}
 	p := views.EndpointsPage{Base: BaseView(c, h.policy, "Endpoints", "endpoints"), Form: form,
 		CanCreate: h.policy.Can(actor(c), "sagemaker_endpoint:create")}
-	v, err := h.viewer(ctx, actor(c))
+	v, err := h.Viewer(ctx, actor(c))
 	if err != nil {
 		return err
 	}
@@ -37,8 +37,7 @@ func (h *Endpoints) Page(c echo.Context) error {
 }
 
 func (h *Endpoints) row(who policy.Principal, v *store.Viewer, e store.Endpoint) views.EndpointRow {
-	own := v == nil || e.Creator == who.Name() || slices.ContainsFunc(e.Roles, func(r string) bool { return slices.Contains(v.Roles, r) })
-	return views.EndpointRow{Endpoint: e, CanDelete: own && h.policy.Can(who, "sagemaker_endpoint:create")}
+	return views.EndpointRow{Endpoint: e, CanDelete: h.MayDelete(who, v, e)}
 }
 
 func (h *Endpoints) form(c echo.Context, f views.EndpointForm) (views.EndpointForm, error) {
@@ -49,7 +48,7 @@ func (h *Endpoints) form(c echo.Context, f views.EndpointForm) (views.EndpointFo
 	for _, r := range roles {
 		f.RoleChoices = append(f.RoleChoices, r.Name)
 	}
-	f.Catalogue = h.gpu.Types()
+	f.Catalogue = h.Catalogue()
 	if f.Errors == nil {
 		f.Errors = views.FormErrors{}
 	}
@@ -58,19 +57,7 @@ func (h *Endpoints) form(c echo.Context, f views.EndpointForm) (views.EndpointFo
 
 // visibleEndpoint returns the endpoint named in the path if actor may see it.
 func (h *Endpoints) visibleEndpoint(c echo.Context) (store.Endpoint, *store.Viewer, error) {
-	ctx := c.Request().Context()
-	e, err := store.FindEndpointByName(ctx, h.store.Pool, c.Param("name"))
-	if err != nil {
-		return e, nil, err
-	}
-	v, err := h.viewer(ctx, actor(c))
-	if err != nil {
-		return e, nil, err
-	}
-	if v != nil && !visible(e.Roles, *v) {
-		return e, v, store.ErrNotFound
-	}
-	return e, v, nil
+	return h.Visible(c.Request().Context(), actor(c), c.Param("name"))
 }
 
 // RowPage is GET /endpoints/:name/row: the row's live refresh.
@@ -119,7 +106,7 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 func (h *Endpoints) CreatePage(c echo.Context) error {
 	form, _ := c.FormParams()
 	count := form.Get("initial_instance_count")
-	in := EndpointInput{Name: form.Get("endpoint_name"), Type: form.Get("endpoint_type"),
+	in := actions.EndpointInput{Name: form.Get("endpoint_name"), Type: form.Get("endpoint_type"),
 		InstanceType: form.Get("instance_type"), Count: json.RawMessage(strconv.Quote(count)),
 		Autoscaling: form.Get("autoscaling_enabled") == "1", Roles: form["assign_to_roles"]}
 	f := views.EndpointForm{Name: in.Name, Type: in.Type, InstanceType: in.InstanceType, Count: count,
@@ -135,7 +122,7 @@ func (h *Endpoints) CreatePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.viewer(c.Request().Context(), actor(c))
+	v, err := h.Viewer(c.Request().Context(), actor(c))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/gpu"
 	"easel/jobs"
 	"easel/store"
@@ -46,7 +47,7 @@ type inferenceRow struct {
 func (h *Inferences) rowOf(job store.Inference) inferenceRow {
 	r := inferenceRow{ID: job.ID.String(), Status: job.Status, TaskType: job.TaskType, Owners: []string{job.Owner},
 		StartTime: stamp(job.StartTime), CreateTime: stamp(job.CreateTime), ImageNames: job.ImageNames, Type: job.InferenceType,
-		Params: inferenceParams{InputS3: h.s3(job.ParamsKey), EndpointID: job.EndpointID.String(),
+		Params: inferenceParams{InputS3: h.S3URI(job.ParamsKey), EndpointID: job.EndpointID.String(),
 			InstanceType: job.EndpointInstanceType, EndpointName: job.EndpointName, UsedModels: job.UsedModels}}
 	if r.ImageNames == nil {
 		r.ImageNames = []string{}
@@ -59,7 +60,7 @@ func (h *Inferences) rowOf(job store.Inference) inferenceRow {
 		r.CompleteTime = &s
 	}
 	if job.Status != store.InferenceCreated {
-		r.Params.OutputPath = h.s3(jobs.ParamFileKey(job.ID))
+		r.Params.OutputPath = h.S3URI(jobs.ParamFileKey(job.ID))
 	}
 	return r
 }
@@ -74,13 +75,13 @@ func (h *Inferences) detail(c echo.Context, job store.Inference) (map[string]any
 	_ = json.Unmarshal(row, &out)
 	urls := []string{}
 	for _, n := range job.ImageNames {
-		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, presignTTL)
+		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, actions.PresignTTL)
 		if err != nil {
 			return nil, err
 		}
 		urls = append(urls, u)
 	}
-	param, err := h.blob.PresignGet(ctx, jobs.ParamFileKey(job.ID), presignTTL)
+	param, err := h.blob.PresignGet(ctx, jobs.ParamFileKey(job.ID), actions.PresignTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func (h *Inferences) detail(c echo.Context, job store.Inference) (map[string]any
 
 // CreateAPI is POST /inferences (201 with the params upload URL).
 func (h *Inferences) CreateAPI(c echo.Context) error {
-	var in InferenceInput
+	var in actions.InferenceInput
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func (h *Inferences) StartAPI(c echo.Context) error {
 	if job.InferenceType == gpu.Async {
 		return Respond(c, http.StatusAccepted, map[string]any{"inference": map[string]any{
 			"inference_id": job.ID.String(), "status": job.Status, "endpoint_name": job.EndpointName,
-			"output_path": h.s3(jobs.ParamFileKey(job.ID)),
+			"output_path": h.S3URI(jobs.ParamFileKey(job.ID)),
 		}}, "")
 	}
 	data, err := h.detail(c, job)

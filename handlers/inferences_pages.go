@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/jobs"
 	"easel/store"
 	"easel/views"
@@ -42,7 +43,7 @@ func (h *Inferences) GalleryPage(c echo.Context) error {
 	err := h.List(ctx, who, q, f.User, func(job store.Inference) error {
 		card := views.GalleryCard{Job: job}
 		if len(job.ImageNames) > 0 {
-			u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+job.ImageNames[0], presignTTL)
+			u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+job.ImageNames[0], actions.PresignTTL)
 			if err != nil {
 				return err
 			}
@@ -77,7 +78,7 @@ func (h *Inferences) galleryChoices(ctx context.Context, c echo.Context, p *view
 			p.Users = append(p.Users, u.Username)
 		}
 	}
-	eps, err := h.endpoints.List(ctx, actor(c), EndpointQuery{})
+	eps, err := h.endpoints.List(ctx, actor(c), actions.EndpointQuery{})
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func (h *Inferences) jobView(c echo.Context, job store.Inference) (views.JobPage
 	ctx := c.Request().Context()
 	p := views.JobPage{Base: BaseView(c, h.policy, "Job", "gallery"), Job: job, CanModify: true}
 	for _, n := range job.ImageNames {
-		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, presignTTL)
+		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, actions.PresignTTL)
 		if err != nil {
 			return p, err
 		}
@@ -258,7 +259,7 @@ func (h *Inferences) generate(ctx context.Context, c echo.Context, form url.Valu
 	if m := form.Get("model"); m != "" {
 		models["Stable-diffusion"] = []string{m}
 	}
-	created, err := h.Create(ctx, actor(c), InferenceInput{TaskType: "txt2img", InferenceType: form.Get("inference_type"), Models: models})
+	created, err := h.Create(ctx, actor(c), actions.InferenceInput{TaskType: "txt2img", InferenceType: form.Get("inference_type"), Models: models})
 	if err != nil {
 		return "", err
 	}

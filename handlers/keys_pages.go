@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/store"
 	"easel/views"
 )
@@ -16,7 +17,7 @@ func (h *Keys) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	canService := h.mayMakeServiceKey(actor(c))
+	canService := h.MayMakeServiceKey(actor(c))
 	return Render(c, http.StatusOK, views.Keys(views.KeysPage{
 		Base: BaseView(c, h.policy, "API keys", "keys"), Keys: keys, CanService: canService,
 		Form: views.KeyForm{CSRF: CSRFToken(c), CanService: canService, Errors: views.FormErrors{}},
@@ -26,9 +27,9 @@ func (h *Keys) Page(c echo.Context) error {
 // CreatePage is POST /keys: the new key is shown once in the form.
 func (h *Keys) CreatePage(c echo.Context) error {
 	form, _ := c.FormParams()
-	canService := h.mayMakeServiceKey(actor(c))
+	canService := h.MayMakeServiceKey(actor(c))
 	f := views.KeyForm{CSRF: CSRFToken(c), CanService: canService, Errors: views.FormErrors{}}
-	secret, k, err := h.Create(c.Request().Context(), actor(c), KeyInput{
+	secret, k, err := h.Create(c.Request().Context(), actor(c), actions.KeyInput{
 		Name: form.Get("name"), Service: form.Get("service") == "1",
 	})
 	if err != nil {

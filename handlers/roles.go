@@ -1,148 +1,22 @@
 package handlers
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"slices"
 
-	"github.com/jackc/pgx/v5"
-
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 )
 
-// Roles manages roles: the actions shared by the API and the console.
+// Roles adapts the roles actions to the API and the console.
 type Roles struct {
+	*actions.Roles
 	store  *store.Store
 	policy *policy.Policy
 	log    *slog.Logger
 }
 
-// NewRoles returns the roles handler.
-func NewRoles(s *store.Store, p *policy.Policy, log *slog.Logger) *Roles {
-	return &Roles{store: s, policy: p, log: log}
-}
-
-// RoleInput is a create-or-overwrite of a role.
-type RoleInput struct {
-	Name        string   `json:"role_name"`
-	Permissions []string `json:"permissions"`
-}
-
-// Validate checks the input's shape.
-func (in *RoleInput) Validate() error {
-	if in.Name == "" {
-		return store.FieldError("role_name", "role name is required")
-	}
-	if err := store.CheckPrincipalName("role_name", in.Name); err != nil {
-		return err
-	}
-	if len(in.Permissions) == 0 {
-		return store.FieldError("permissions", "a role needs at least one permission")
-	}
-	for _, p := range in.Permissions {
-		if msg := policy.CheckPermission(p); msg != "" {
-			return store.FieldError("permissions", "%s", msg)
-		}
-	}
-	return nil
-}
-
-// List returns the roles actor may see: every role with role:all, else the
-// roles it created or holds.
-func (h *Roles) List(ctx context.Context, actor policy.Principal, name string) ([]store.Role, error) {
-	f := store.RoleFilter{Name: name}
-	if !h.policy.Can(actor, "role:all") {
-		f.VisibleTo = actor.Name()
-	}
-	return h.store.ListRoles(ctx, f)
-}
-
-// Upsert creates or overwrites a role as actor.
-func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput) error {
-	if err := in.Validate(); err != nil {
-		return err
-	}
-	if in.Name == store.DefaultRole {
-		return store.Errorf(store.EInvalid, "cannot modify default role")
-	}
-	if err := h.policy.Require(actor, "role:create"); err != nil {
-		return err
-	}
-	for _, p := range in.Permissions {
-		if !h.policy.Can(actor, p) {
-			return store.Errorf(store.EInvalid, "creator %s have not permission to create role with permission: [%s]", actor.Name(), p)
-		}
-	}
-	perms := dedupe(in.Permissions)
-	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
-		// Users take the same lock, so a user and a role cannot be created
-		// with one name at the same time.
-		if err := store.LockUsers(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := store.FindUser(ctx, tx, in.Name); err == nil {
-			return store.FieldError("role_name", "%q is the name of a user; user and role names must differ", in.Name)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		existing, err := store.FindRole(ctx, tx, in.Name)
-		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, "role:all") {
-			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)
-		}
-		if err != nil && err != store.ErrNotFound {
-			return err
-		}
-		if err := store.UpsertRole(ctx, tx, store.Role{Name: in.Name, Creator: actor.Name(), Permissions: perms}, h.store.Now()); err != nil {
-			return err
-		}
-		if err := policy.SyncRole(ctx, tx, in.Name, perms); err != nil {
-			return err
-		}
-		return store.Audit(ctx, tx, actor.Name(), "role.upsert", in.Name, joinComma(perms))
-	})
-	if err != nil {
-		return err
-	}
-	return h.policy.Reload(ctx)
-}
-
-// Delete removes roles as actor, all or none. Unknown names are ignored;
-// without role:all, actor may delete only roles it created.
-func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []string) error {
-	names = dedupe(names)
-	if slices.Contains(names, store.DefaultRole) {
-		return store.Errorf(store.EInvalid, "cannot delete default role")
-	}
-	if err := h.policy.Require(actor, "role:create"); err != nil {
-		return err
-	}
-	mayDeleteAny := h.policy.Can(actor, "role:all")
-	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
-		for _, n := range names {
-			r, err := store.FindRole(ctx, tx, n)
-			if err == store.ErrNotFound {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if !mayDeleteAny && r.Creator != actor.Name() {
-				return policy.Denied(actor, "role:all")
-			}
-		}
-		deleted, err := store.DeleteRoles(ctx, tx, names)
-		if err != nil || len(deleted) == 0 {
-			return err
-		}
-		if err := policy.DropRoles(ctx, tx, deleted); err != nil {
-			return err
-		}
-		return store.Audit(ctx, tx, actor.Name(), "role.delete", joinComma(deleted), "")
-	})
-	if err != nil {
-		return err
-	}
-	return h.policy.Reload(ctx)
+// NewRoles returns the roles handler over a.
+func NewRoles(a *actions.Roles, s *store.Store, p *policy.Policy, log *slog.Logger) *Roles {
+	return &Roles{Roles: a, store: s, policy: p, log: log}
 }

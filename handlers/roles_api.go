@@ -3,6 +3,8 @@ package handlers
 import (
 	"net/http"
 
+	"easel/actions"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -33,7 +35,7 @@ func (h *Roles) ListAPI(c echo.Context) error {
 
 // CreateAPI is POST /roles (an upsert).
 func (h *Roles) CreateAPI(c echo.Context) error {
-	var in RoleInput
+	var in actions.RoleInput
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -39,7 +40,7 @@ func (h *Roles) form(c echo.Context, name string, perms []string) views.RoleForm
 // CreatePage is POST /roles from the console form.
 func (h *Roles) CreatePage(c echo.Context) error {
 	form, _ := c.FormParams()
-	in := RoleInput{Name: form.Get("role_name"), Permissions: form["permissions"]}
+	in := actions.RoleInput{Name: form.Get("role_name"), Permissions: form["permissions"]}
 	if err := h.createNew(c, in); err != nil {
 		errs, status, ok := formErrors(err)
 		if !ok {
@@ -61,7 +62,7 @@ func (h *Roles) CreatePage(c echo.Context) error {
 
 // createNew refuses to overwrite an existing role from the create form
 // (the API's POST is an upsert; the console's "New role" is not).
-func (h *Roles) createNew(c echo.Context, in RoleInput) error {
+func (h *Roles) createNew(c echo.Context, in actions.RoleInput) error {
 	if in.Name != "" {
 		if _, err := store.FindRole(c.Request().Context(), h.store.Pool, in.Name); err == nil {
 			return store.FieldError("role_name", "A role called %q exists already; edit it in the table below.", in.Name)
@@ -100,7 +101,7 @@ func (h *Roles) UpdatePage(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	in := RoleInput{Name: r.Name, Permissions: form["permissions"]}
+	in := actions.RoleInput{Name: r.Name, Permissions: form["permissions"]}
 	if err := h.Upsert(c.Request().Context(), actor(c), in); err != nil {
 		errs, status, ok := formErrors(err)
 		if !ok {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/store"
 )
 
@@ -32,10 +33,10 @@ func (h *Users) ListAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reveal := h.reveal && showPasswordValues[c.QueryParam("show_password")] && h.policy.Can(who, "user:all")
+	reveal := h.RevealsPasswords() && showPasswordValues[c.QueryParam("show_password")] && h.policy.Can(who, "user:all")
 	out := userList{Users: make([]userItem, len(users)), PreviousEvaluted: "not_applicable", LastEvaluated: "not_applicable"}
 	for i, u := range users {
-		pw := maskedPassword
+		pw := actions.MaskedPassword
 		if reveal {
 			pw = h.RevealPassword(u)
 		}
@@ -47,7 +48,7 @@ func (h *Users) ListAPI(c echo.Context) error {
 
 // CreateAPI is POST /users: an upsert, or ESD's bootstrap with initial=true.
 func (h *Users) CreateAPI(c echo.Context) error {
-	var in UserInput
+	var in actions.UserInput
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}

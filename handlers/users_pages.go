@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/actions"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -48,7 +49,7 @@ func (h *Users) CreatePage(c echo.Context) error {
 	ctx := c.Request().Context()
 	form, _ := c.FormParams()
 	pw := form.Get("password")
-	in := UserInput{Username: form.Get("username"), Password: &pw, Roles: form["roles"]}
+	in := actions.UserInput{Username: form.Get("username"), Password: &pw, Roles: form["roles"]}
 	if err := h.upsertUnlessWeak(ctx, actor(c), in); err != nil {
 		errs, status, ok := formErrors(err)
 		if !ok {
@@ -106,7 +107,7 @@ func (h *Users) UpdatePage(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	in := UserInput{Username: u.Username, Roles: form["roles"], KeepSession: sessionID(c)}
+	in := actions.UserInput{Username: u.Username, Roles: form["roles"], KeepSession: sessionID(c)}
 	pw := form.Get("password")
 	if pw != "" {
 		in.Password = &pw
@@ -168,7 +169,7 @@ func (h *Users) row(c echo.Context, u store.User) views.UserRow {
 const minConsolePassword = 8
 
 // upsertUnlessWeak applies the console's password policy, then Upsert.
-func (h *Users) upsertUnlessWeak(ctx context.Context, who policy.Principal, in UserInput) error {
+func (h *Users) upsertUnlessWeak(ctx context.Context, who policy.Principal, in actions.UserInput) error {
 	if in.Password != nil && len([]rune(*in.Password)) < minConsolePassword {
 		return store.FieldError("password", "Use a password of at least %d characters.", minConsolePassword)
 	}

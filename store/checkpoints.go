@@ -90,22 +90,14 @@ func scanCheckpoint(row interface{ Scan(...any) error }) (Checkpoint, error) {
 	return c, err
 }
 
-// visibleClause is ESD's visibility rule as one SQL predicate over c.
-const visibleClause = `($1::boolean OR cardinality(c.allowed_roles) = 0 OR '*' = ANY (c.allowed_roles)
-	OR $2 = ANY (c.allowed_roles) OR c.allowed_roles && $3::text[])`
-
-const checkpointWhere = `WHERE ` + visibleClause + `
+var checkpointWhere = `WHERE ` + visibleTo("c.allowed_roles") + `
 	AND (cardinality($4::text[]) = 0 OR c.status = ANY ($4))
 	AND (cardinality($5::text[]) = 0 OR c.type = ANY ($5))
 	AND (cardinality($6::text[]) = 0 OR c.allowed_roles && $6::text[])
 	AND ($7 = '' OR EXISTS (SELECT 1 FROM unnest(c.names) n WHERE strpos(lower(n), lower($7)) > 0))`
 
 func checkpointArgs(f CheckpointFilter) []any {
-	all, user, roles := true, "", []string{}
-	if f.VisibleTo != nil {
-		all, user, roles = false, f.VisibleTo.Username, f.VisibleTo.Roles
-	}
-	return []any{all, user, roles, nonNil(f.Statuses), nonNil(f.Types), nonNil(f.Roles), f.Search}
+	return append(viewerArgs(f.VisibleTo), nonNil(f.Statuses), nonNil(f.Types), nonNil(f.Roles), f.Search)
 }
 
 func nonNil(xs []string) []string {
@@ -147,6 +139,18 @@ func (s *Store) ListCheckpoints(ctx context.Context, f CheckpointFilter) ([]Chec
 // FindCheckpoint returns the checkpoint with id, or ErrNotFound.
 func FindCheckpoint(ctx context.Context, db DBTX, id uuid.UUID) (Checkpoint, error) {
 	c, err := scanCheckpoint(db.QueryRow(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c WHERE c.id = $1`, id))
+	return c, translate("find checkpoint", err)
+}
+
+// FindVisibleCheckpoint returns the checkpoint with id if v may see it (nil
+// sees all); one it may not see is ErrNotFound, like a missing one. With
+// lock, the row is held until the transaction ends.
+func FindVisibleCheckpoint(ctx context.Context, db DBTX, v *Viewer, id uuid.UUID, lock bool) (Checkpoint, error) {
+	sql := `SELECT ` + checkpointColumns + ` FROM checkpoints c WHERE ` + visibleTo("c.allowed_roles") + ` AND c.id = $4`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	c, err := scanCheckpoint(db.QueryRow(ctx, sql, append(viewerArgs(v), id)...))
 	return c, translate("find checkpoint", err)
 }
 

@@ -67,24 +67,19 @@ func collectEndpoints(rows pgx.Rows) ([]Endpoint, error) {
 
 // ListEndpoints returns the endpoints matching f, newest first.
 func (s *Store) ListEndpoints(ctx context.Context, f EndpointFilter) ([]Endpoint, error) {
-	all, user, roles := true, "", []string{}
-	if f.VisibleTo != nil {
-		all, user, roles = false, f.VisibleTo.Username, f.VisibleTo.Roles
-	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1 << 30
 	}
 	rows, err := s.Pool.Query(ctx, `
 		SELECT `+endpointColumns+` FROM endpoints e
-		WHERE ($1::boolean OR cardinality(e.roles) = 0 OR '*' = ANY (e.roles) OR $2 = ANY (e.roles)
-		       OR e.roles && $3::text[])
+		WHERE `+visibleTo("e.roles")+`
 		  AND ($4::uuid IS NULL OR (e.start_time, e.id) <
 		       (SELECT start_time, id FROM endpoints WHERE id = $4))
 		  AND (cardinality($6::text[]) = 0 OR e.status = ANY ($6))
 		  AND (cardinality($7::text[]) = 0 OR e.type = ANY ($7))
 		ORDER BY e.start_time DESC, e.id DESC
-		LIMIT $5`, all, user, roles, f.After, limit, nonNil(f.Statuses), nonNil(f.Types))
+		LIMIT $5`, append(viewerArgs(f.VisibleTo), f.After, limit, nonNil(f.Statuses), nonNil(f.Types))...)
 	if err != nil {
 		return nil, translate("list endpoints", err)
 	}
@@ -95,6 +90,14 @@ func (s *Store) ListEndpoints(ctx context.Context, f EndpointFilter) ([]Endpoint
 // FindEndpointByName returns the endpoint called name, or ErrNotFound.
 func FindEndpointByName(ctx context.Context, db DBTX, name string) (Endpoint, error) {
 	e, err := scanEndpoint(db.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints e WHERE e.name = $1`, name))
+	return e, translate("find endpoint", err)
+}
+
+// FindVisibleEndpoint returns the endpoint called name if v may see it (nil
+// sees all); one it may not see is ErrNotFound, like a missing one.
+func FindVisibleEndpoint(ctx context.Context, db DBTX, v *Viewer, name string) (Endpoint, error) {
+	e, err := scanEndpoint(db.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints e
+		WHERE `+visibleTo("e.roles")+` AND e.name = $4`, append(viewerArgs(v), name)...))
 	return e, translate("find endpoint", err)
 }
 

@@ -210,10 +210,9 @@ func BusyEndpoints(ctx context.Context, db DBTX, ids []uuid.UUID) (map[uuid.UUID
 // that v may see (nil sees all), by the same visibility rule as the list;
 // one it may not see is ErrNotFound, like a missing one.
 func FindActiveCheckpoint(ctx context.Context, db DBTX, v *Viewer, typ, name string) (Checkpoint, error) {
-	args := checkpointArgs(CheckpointFilter{VisibleTo: v})[:3]
 	c, err := scanCheckpoint(db.QueryRow(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c
 		JOIN checkpoint_names n ON n.checkpoint_id = c.id
-		WHERE `+visibleClause+` AND n.name = $4 AND c.type = $5 AND c.status = 'Active'`,
-		append(args, name, typ)...))
+		WHERE `+visibleTo("c.allowed_roles")+` AND n.name = $4 AND c.type = $5 AND c.status = 'Active'`,
+		append(viewerArgs(v), name, typ)...))
 	return c, translate("find active checkpoint", err)
 }

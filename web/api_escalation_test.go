@@ -3,13 +3,12 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
-	"easel/handlers"
+	"easel/actions"
 	"easel/internal/testenv"
 	"easel/policy"
 	"easel/store"
@@ -92,18 +91,18 @@ func TestKeysLendNoMorePowerThanTheirMaker(t *testing.T) {
 	mustRole(t, s, "useradmins", "user:all")
 	mustUser(t, s, "admin", "mia", "useradmins")
 	mustUser(t, s, "admin", "sam")
-	keys := handlers.NewKeys(s.App.Store, s.App.Policy, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	keys := s.App.Actions.Keys
 	ctx := context.Background()
 	mia := policy.User("mia")
 	for _, tc := range []struct {
 		name string
-		in   handlers.KeyInput
+		in   actions.KeyInput
 		want store.Code // "" = allowed
 	}{
-		{"service key", handlers.KeyInput{Service: true}, store.EForbidden},
-		{"key acting as admin", handlers.KeyInput{Owner: "admin"}, store.EForbidden},
-		{"key acting as a weaker user", handlers.KeyInput{Owner: "sam"}, ""},
-		{"own key", handlers.KeyInput{}, ""},
+		{"service key", actions.KeyInput{Service: true}, store.EForbidden},
+		{"key acting as admin", actions.KeyInput{Owner: "admin"}, store.EForbidden},
+		{"key acting as a weaker user", actions.KeyInput{Owner: "sam"}, ""},
+		{"own key", actions.KeyInput{}, ""},
 	} {
 		_, _, err := keys.Create(ctx, mia, tc.in)
 		if got := store.Code(""); err != nil {
@@ -284,16 +283,16 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	if len(ids) != 2 {
 		t.Fatalf("sessions = %v", ids)
 	}
-	users := handlers.NewUsers(s.App.Store, s.App.Policy, nil, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	users := s.App.Actions.Users
 	pw := "sam-password-3"
-	if err := users.Upsert(context.Background(), policy.User("admin"), handlers.UserInput{Username: "sam", Password: &pw, Roles: []string{}, KeepSession: ids[0]}); err != nil {
+	if err := users.Upsert(context.Background(), policy.User("admin"), actions.UserInput{Username: "sam", Password: &pw, Roles: []string{}, KeepSession: ids[0]}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sessionsOf(); !slices.Equal(got, ids[:1]) {
 		t.Errorf("sessions after the change = %v, want %v", got, ids[:1])
 	}
 	// Changing roles only ends nothing.
-	if err := users.Upsert(context.Background(), policy.User("admin"), handlers.UserInput{Username: "sam", Roles: []string{"byoc"}}); err != nil {
+	if err := users.Upsert(context.Background(), policy.User("admin"), actions.UserInput{Username: "sam", Roles: []string{"byoc"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sessionsOf(); !slices.Equal(got, ids[:1]) {

@@ -3,14 +3,11 @@ package web_test
 import (
 	"context"
 	"encoding/hex"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
-	"easel/handlers"
 	"easel/internal/testenv"
 	"easel/policy"
 	"easel/store"
@@ -20,7 +17,7 @@ func storeKeysOf(user string) store.KeyFilter { return store.KeyFilter{Owner: us
 
 func revokeKey(t *testing.T, s *testenv.Server, id uuid.UUID) {
 	t.Helper()
-	keys := handlers.NewKeys(s.App.Store, s.App.Policy, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	keys := s.App.Actions.Keys
 	if err := keys.Revoke(context.Background(), policy.Principal{Service: true}, id); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}

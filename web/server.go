@@ -13,12 +13,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"easel/actions"
 	"easel/blob"
-	"easel/gpu"
 	"easel/handlers"
-	"easel/netguard"
 	"easel/policy"
-	"easel/secrets"
 	"easel/static"
 	"easel/store"
 )
@@ -28,21 +26,17 @@ type Config struct {
 	APIBase    string // e.g. /prod
 	APIVersion string // x-api-version
 	Secret     []byte
-	// RevealPasswords is EASEL_ESD_REVEAL_PASSWORDS.
-	RevealPasswords bool
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
 }
 
 // Deps are the services the routes use.
 type Deps struct {
-	Store  *store.Store
-	Policy *policy.Policy
-	Blob   *blob.Client
-	Jobs   handlers.JobInserter
-	URLs   netguard.Policy
-	GPU    *gpu.Registry
-	Log    *slog.Logger
+	Store   *store.Store
+	Policy  *policy.Policy
+	Blob    *blob.Client
+	Actions *actions.Set
+	Log     *slog.Logger
 }
 
 // Server holds the echo instance and what the middleware needs.
@@ -64,10 +58,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := secrets.NewSealer(cfg.Secret)
-	if err != nil {
-		return nil, err
-	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor, e.SchemeExtractor = clientExtractors(cfg.TrustedProxies)
@@ -77,14 +67,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 	e.Pre(s.preflight)
 	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), s.consoleHeaders, s.limitConsoleBody)
 
+	a := d.Actions
 	h := handlerSet{
-		users:       handlers.NewUsers(d.Store, d.Policy, sealer, cfg.RevealPasswords, d.Log),
-		roles:       handlers.NewRoles(d.Store, d.Policy, d.Log),
-		keys:        handlers.NewKeys(d.Store, d.Policy, d.Log),
-		checkpoints: handlers.NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
-		endpoints:   handlers.NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
+		users:       handlers.NewUsers(a.Users, d.Store, d.Policy, d.Log),
+		roles:       handlers.NewRoles(a.Roles, d.Store, d.Policy, d.Log),
+		keys:        handlers.NewKeys(a.Keys, d.Store, d.Policy, d.Log),
+		checkpoints: handlers.NewCheckpoints(a.Checkpoints, d.Store, d.Policy, d.Blob, d.Log),
+		endpoints:   handlers.NewEndpoints(a.Endpoints, d.Store, d.Policy, d.Log),
 	}
-	h.inferences = handlers.NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, h.endpoints, d.Log)
+	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"easel/handlers"
+	"easel/actions"
 	"easel/policy"
 )
 
@@ -226,8 +225,7 @@ func dig(m map[string]any, keys ...string) string {
 // UserKey creates a user key for name and returns its secret.
 func (s *Server) UserKey(t testing.TB, name string) string {
 	t.Helper()
-	keys := handlers.NewKeys(s.App.Store, s.App.Policy, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	secret, _, err := keys.Create(context.Background(), policy.Principal{Service: true}, handlers.KeyInput{Owner: name})
+	secret, _, err := s.App.Actions.Keys.Create(context.Background(), policy.Principal{Service: true}, actions.KeyInput{Owner: name})
 	if err != nil {
 		t.Fatalf("user key for %s: %v", name, err)
 	}

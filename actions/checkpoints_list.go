@@ -1,4 +1,4 @@
-package handlers
+package actions
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func (h *Checkpoints) List(ctx context.Context, actor policy.Principal, q Checkp
 		// The filter shows what that user sees: it narrows, never widens.
 		whose = policy.User(q.Username)
 	}
-	viewer, err := h.viewer(ctx, whose)
+	viewer, err := h.Viewer(ctx, whose)
 	if err != nil {
 		return nil, 0, err
 	}

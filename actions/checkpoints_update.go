@@ -1,4 +1,4 @@
-package handlers
+package actions
 
 import (
 	"context"
@@ -47,39 +47,48 @@ const (
 var settableStatuses = []string{store.CheckpointInitial, store.CheckpointActive, store.CheckpointDisabled}
 
 // checkpointForWrite returns the checkpoint with id locked, if actor may
-// see it (else ErrNotFound in ESD's words) and change it (its creator, or
-// checkpoint:all).
+// see it (else ErrNotFound in ESD's words) and change it (MayModify).
 func (h *Checkpoints) checkpointForWrite(ctx context.Context, tx pgx.Tx, actor policy.Principal, id uuid.UUID) (store.Checkpoint, error) {
-	c, err := store.LockCheckpoint(ctx, tx, id)
+	v, err := h.Viewer(ctx, actor)
+	if err != nil {
+		return store.Checkpoint{}, err
+	}
+	c, err := store.FindVisibleCheckpoint(ctx, tx, v, id, true)
 	if errors.Is(err, store.ErrNotFound) {
 		return c, checkpointNotFound(id.String())
 	}
 	if err != nil {
 		return c, err
 	}
-	v, err := h.viewer(ctx, actor)
-	if err != nil {
-		return c, err
-	}
-	if v != nil && !visible(c.AllowedRoles, *v) {
-		return c, checkpointNotFound(id.String())
-	}
-	if c.Creator != actor.Name() && !h.policy.Can(actor, "checkpoint:all") {
+	if !h.MayModify(actor, c) {
 		return c, policy.Denied(actor, "checkpoint:all")
 	}
 	return c, nil
 }
 
-func checkpointNotFound(id string) error {
-	return store.Errorf(store.ENotFound, "checkpoint not found with id %s", id)
+// MayModify reports whether actor may change or delete c: it needs
+// checkpoint:create and to be c's creator, or checkpoint:all. The console
+// shows a row's buttons by the same rule.
+func (h *Checkpoints) MayModify(actor policy.Principal, c store.Checkpoint) bool {
+	return h.policy.Can(actor, "checkpoint:create") && (c.Creator == actor.Name() || h.policy.Can(actor, "checkpoint:all"))
 }
 
-// visible is ESD's visibility rule (owners empty or "*", the user, or a shared role), for one row already loaded.
-func visible(owners []string, v store.Viewer) bool {
-	if len(owners) == 0 || slices.Contains(owners, "*") || slices.Contains(owners, v.Username) {
-		return true
+// Visible returns the checkpoint with id if actor may see it, else
+// ErrNotFound.
+func (h *Checkpoints) Visible(ctx context.Context, actor policy.Principal, raw string) (store.Checkpoint, error) {
+	id, err := uuid.Parse(raw)
+	if err != nil {
+		return store.Checkpoint{}, store.ErrNotFound
 	}
-	return slices.ContainsFunc(owners, func(o string) bool { return slices.Contains(v.Roles, o) })
+	v, err := h.Viewer(ctx, actor)
+	if err != nil {
+		return store.Checkpoint{}, err
+	}
+	return store.FindVisibleCheckpoint(ctx, h.store.Pool, v, id, false)
+}
+
+func checkpointNotFound(id string) error {
+	return store.Errorf(store.ENotFound, "checkpoint not found with id %s", id)
 }
 
 // Change applies ch to the checkpoint with id and returns the checkpoint

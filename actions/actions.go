@@ -1,0 +1,65 @@
+// Package actions holds what Easel does, free of HTTP: each action
+// validates its input, checks the permission and the row rule, and writes
+// rows, casbin rules and the audit row in one transaction. The API and page
+// handlers, the command line, the start-up bootstrap and background jobs
+// all call these same functions, so a rule lives in one place.
+package actions
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"easel/blob"
+	"easel/gpu"
+	"easel/netguard"
+	"easel/policy"
+	"easel/secrets"
+	"easel/store"
+)
+
+// JobInserter enqueues background jobs inside a transaction (River).
+type JobInserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Deps are what the actions use. The command line has no object store,
+// jobs or GPUs: the actions on users, roles and keys need none of them.
+type Deps struct {
+	Store  *store.Store
+	Policy *policy.Policy
+	Sealer *secrets.Sealer
+	// RevealPasswords is EASEL_ESD_REVEAL_PASSWORDS.
+	RevealPasswords bool
+	Blob            *blob.Client
+	Jobs            JobInserter
+	URLs            netguard.Policy
+	GPU             *gpu.Registry
+	Log             *slog.Logger
+}
+
+// Set is every action of one process.
+type Set struct {
+	Users       *Users
+	Roles       *Roles
+	Keys        *Keys
+	Checkpoints *Checkpoints
+	Endpoints   *Endpoints
+	Inferences  *Inferences
+}
+
+// New builds the actions over d.
+func New(d Deps) *Set {
+	s := &Set{
+		Users:       NewUsers(d.Store, d.Policy, d.Sealer, d.RevealPasswords, d.Log),
+		Roles:       NewRoles(d.Store, d.Policy, d.Log),
+		Keys:        NewKeys(d.Store, d.Policy, d.Log),
+		Checkpoints: NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
+		Endpoints:   NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
+	}
+	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
+	return s
+}
