@@ -76,6 +76,10 @@ type Backend struct {
 	runtime *sagemakerruntime.Client
 	scaling *applicationautoscaling.Client
 	alarms  *cloudwatch.Client
+	// aws and base are the SDK configuration and endpoint override, for
+	// the clients of the prerequisite check.
+	aws  aws.Config
+	base *string
 }
 
 var _ gpu.AsyncBackend = (*Backend)(nil)
@@ -120,6 +124,8 @@ func New(ctx context.Context, cfg Config, store ObjectStore, opts ...func(*awsco
 		runtime: sagemakerruntime.NewFromConfig(awsCfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = base }),
 		scaling: applicationautoscaling.NewFromConfig(awsCfg, func(o *applicationautoscaling.Options) { o.BaseEndpoint = base }),
 		alarms:  cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) { o.BaseEndpoint = base }),
+		aws:     awsCfg,
+		base:    base,
 	}, nil
 }
 
