@@ -35,9 +35,10 @@ type Config struct {
 	Bucket string
 	// ModelDataURL defaults to s3://<Bucket>/data/model.tar.gz.
 	ModelDataURL string
-	// Endpoint, when set, is the base URL used for all four services
-	// (SageMaker, SageMaker Runtime, Application Auto Scaling, CloudWatch)
-	// instead of AWS's; tests point it at the fake.
+	// Endpoint, when set, is the base URL used for every service
+	// (SageMaker, SageMaker Runtime, Application Auto Scaling, CloudWatch,
+	// and the check's ECR, IAM and STS) instead of AWS's; tests point it
+	// at the fake.
 	Endpoint string
 	// MaxAttempts is how many times the SDK tries each call (default 3);
 	// throttling and 5xx answers are retried.
