@@ -102,7 +102,7 @@ func (c *cachedCheck) get(ctx context.Context) []gpu.Finding {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.last == nil || time.Since(c.at) > checkTTL {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		c.last, c.at = c.run(ctx), time.Now()
 	}
