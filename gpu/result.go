@@ -14,8 +14,8 @@ const maxFailureText = 2000
 
 // ParseResult reads an inference server's successful answer in A1111's
 // shape. An "image" (extras) becomes Images[0]. An answer that is null, or
-// an object with an "error" key (a failing WebUI's {"error", "detail",
-// "errors"}), is no result: Failure says what it said. An answer that is
+// an object with a non-empty "error" (a failing WebUI's {"error",
+// "detail", "errors"}), is no result: Failure says what it said. An answer that is
 // not JSON is an error.
 func ParseResult(body []byte) (Result, error) {
 	trimmed := bytes.TrimSpace(body)
@@ -32,15 +32,12 @@ func ParseResult(body []byte) (Result, error) {
 	if err := json.Unmarshal(trimmed, &r); err != nil {
 		return Result{}, fmt.Errorf("the answer is not an inference result: %w", err)
 	}
-	if len(r.Error) > 0 {
-		parts := []string{}
+	if jsonText(r.Error) != "" {
+		var parts []string
 		for _, raw := range []json.RawMessage{r.Error, r.Detail, r.Errors} {
 			if t := jsonText(raw); t != "" && !slices.Contains(parts, t) {
 				parts = append(parts, t)
 			}
-		}
-		if len(parts) == 0 {
-			parts = append(parts, "error")
 		}
 		return Result{Failure: truncate(strings.Join(parts, ": "))}, nil
 	}
