@@ -15,6 +15,7 @@ import (
 
 	"easel/actions"
 	"easel/app"
+	"easel/gpu"
 	"easel/internal/logx"
 	"easel/policy"
 )
@@ -162,3 +163,40 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// sageMakerCommand is `easel sagemaker check`: the prerequisite check of
+// the SageMaker configuration, with read-only AWS calls. It fails when
+// something is missing.
+func sageMakerCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "check" {
+		return errors.New("usage: easel sagemaker check")
+	}
+	cfg, err := app.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	findings, err := app.CheckSageMaker(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "SageMaker prerequisites (region %s, bucket s3://%s/):\n", cfg.Region, cfg.S3Bucket)
+	missing, unverified := 0, 0
+	for _, f := range findings {
+		label := map[string]string{gpu.FindingOK: "ok", gpu.FindingMissing: "MISSING", gpu.FindingUnverified: "NOT VERIFIED"}[f.Status]
+		fmt.Fprintf(stdout, "  %-12s %s: %s\n", label, f.What, f.Detail)
+		if f.Fix != "" {
+			fmt.Fprintf(stdout, "  %-12s fix: %s\n", "", f.Fix)
+		}
+		switch f.Status {
+		case gpu.FindingMissing:
+			missing++
+		case gpu.FindingUnverified:
+			unverified++
+		}
+	}
+	fmt.Fprintf(stdout, "%d missing, %d not verified, %d ok.\n", missing, unverified, len(findings)-missing-unverified)
+	if missing > 0 {
+		return fmt.Errorf("SageMaker prerequisites missing: %d (see above)", missing)
+	}
+	return nil
+}

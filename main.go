@@ -32,6 +32,7 @@ commands:
   key revoke ID
   sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1]
                                          run the AUTOMATIC1111 API simulator (tests, demos; not Stable Diffusion)
+  sagemaker check                        check the SageMaker prerequisites (bucket, image, roles) with read-only calls
 `
 
 // run is main without the process: tests call it with their own
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return userCommand(ctx, args, getenv, stdout)
 	case "key":
 		return keyCommand(ctx, args, getenv, stdout)
+	case "sagemaker":
+		return sageMakerCommand(ctx, args, getenv, stdout)
 	case "sim-webui":
 		return simWebUI(ctx, args, stdout)
 	case "help", "-h", "--help":

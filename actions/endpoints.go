@@ -86,8 +86,11 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 	if err != nil {
 		return store.Endpoint{}, err
 	}
-	kind, _, ok := h.gpu.Resolve(in.InstanceType)
+	kind, backend, ok := h.gpu.Resolve(in.InstanceType)
 	if !ok {
+		if why := h.gpu.Refused(in.InstanceType); why != "" {
+			return store.Endpoint{}, store.FieldError("instance_type", "instance_type %s: %s", in.InstanceType, why)
+		}
 		return store.Endpoint{}, store.FieldError("instance_type", "unknown instance_type %q; valid types: %s", in.InstanceType, h.gpu.TypeNames())
 	}
 	if in.CustomImage != "" {
@@ -106,8 +109,12 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 		}
 		short = in.Name
 	}
+	name := fmt.Sprintf("esd-%s-%s", strings.ToLower(in.Type), short)
+	if err := backendNameRules(backend, name); err != nil {
+		return store.Endpoint{}, err
+	}
 	roles := dedupe(in.Roles)
-	e := store.Endpoint{ID: id, Name: fmt.Sprintf("esd-%s-%s", strings.ToLower(in.Type), short), Type: in.Type,
+	e := store.Endpoint{ID: id, Name: name, Type: in.Type,
 		InstanceType: in.InstanceType, Backend: kind, InitialCount: count, MaxInstances: count,
 		MaxInstanceRaw: strings.TrimSpace(string(in.Count)), Autoscaling: in.Autoscaling, CustomImage: in.CustomImage,
 		Status: gpu.Creating, Roles: roles, Creator: actor.Name(), StartTime: h.store.Now()}
@@ -147,6 +154,19 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 		return store.Audit(ctx, tx, actor.Name(), "endpoint.create", e.Name, in.InstanceType)
 	})
 	return e, err
+}
+
+// backendNameRules applies the backend's own rules for endpoint names
+// (SageMaker's pattern and length, for every name derived from it).
+func backendNameRules(b gpu.Backend, name string) error {
+	v, ok := b.(gpu.NameValidator)
+	if !ok {
+		return nil
+	}
+	if err := v.ValidateName(name); err != nil {
+		return store.FieldError("endpoint_name", "endpoint name %s is not accepted: %v", name, err)
+	}
+	return nil
 }
 
 // mayAssign fails unless actor holds each of roles, or holds
@@ -281,6 +301,10 @@ func (h *Endpoints) Visible(ctx context.Context, actor policy.Principal, name st
 	e, err := store.FindVisibleEndpoint(ctx, h.store.Pool, v, name)
 	return e, v, err
 }
+
+// Prerequisites returns what the backends found missing or unverified
+// for running endpoints (SageMaker's bucket, image and role).
+func (h *Endpoints) Prerequisites(ctx context.Context) []gpu.Finding { return h.gpu.Check(ctx) }
 
 // Catalogue returns the instance types endpoints can be created on.
 func (h *Endpoints) Catalogue() []gpu.InstanceType { return h.gpu.Types() }

@@ -166,6 +166,8 @@ func (h *Inferences) resolveModels(ctx context.Context, actor policy.Principal, 
 	for _, typ := range sortedKeys(in.Models) {
 		for _, name := range in.Models[typ] {
 			if typ == "VAE" && slices.Contains(builtInVAE, name) {
+				// The ESD container resets the VAE on this entry.
+				used[typ] = append(used[typ], store.UsedModel{ID: "VAE", Name: name, S3: gpu.BuiltInS3, Type: typ})
 				refs = append(refs, ModelRef{ID: "VAE", Name: []string{name}, Type: "VAE"})
 				continue
 			}

@@ -37,7 +37,8 @@ type Config struct {
 	SageMakerRole   string        // EASEL_SAGEMAKER_ROLE_ARN
 	SageMakerImage  string        // EASEL_SAGEMAKER_IMAGE
 	// SageMakerEndpoint overrides the AWS endpoints of SageMaker,
-	// autoscaling and CloudWatch (EASEL_SAGEMAKER_ENDPOINT; tests use a fake).
+	// autoscaling, CloudWatch and the check's ECR, IAM and STS
+	// (EASEL_SAGEMAKER_ENDPOINT; tests use a fake).
 	SageMakerEndpoint string
 	// AWSAccessKey/AWSSecretKey are AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
 	// as this process was given them (else the rest of the AWS chain).
@@ -77,9 +78,9 @@ var Settings = []Setting{
 	{"EASEL_MAX_MODEL_BYTES", "53687091200 (50 GiB)", "largest model file a URL import accepts"},
 	{"EASEL_UPLOAD_TTL", "168h", "how long an unfinished browser upload may stay before it is aborted and removed"},
 	{"EASEL_WEBUI_POOLS", "(unset)", "pools of AUTOMATIC1111-compatible servers: `studio=http://gpu1:7860,http://gpu2:7860;lab=http://user:pass@gpu3:7860`"},
-	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types"},
+	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types (which also need EASEL_S3_ENDPOINT=aws, see docs/SAGEMAKER.md)"},
 	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
-	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling and CloudWatch APIs (an AWS-compatible gateway, or a fake in tests)"},
+	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling, CloudWatch, ECR, IAM and STS APIs (an AWS-compatible gateway that also gives the container this store, or a fake in tests)"},
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},

@@ -54,12 +54,12 @@ type Status struct {
 // ({task, username, param_s3, models}) plus the parameters themselves,
 // which WebUI pools are sent directly.
 type Request struct {
-	InferenceID string              `json:"-"`
-	Task        string              `json:"task"`
-	Username    string              `json:"username"`
-	ParamS3     string              `json:"param_s3"`
-	Models      map[string][]string `json:"models"`
-	Params      json.RawMessage     `json:"-"`
+	InferenceID string          `json:"-"`
+	Task        string          `json:"task"`
+	Username    string          `json:"username"`
+	ParamS3     string          `json:"param_s3"`
+	Models      Models          `json:"models"`
+	Params      json.RawMessage `json:"-"`
 }
 
 // Result is what an inference produced, in A1111's shape: base64 images
@@ -69,6 +69,10 @@ type Result struct {
 	Images     []string        `json:"images"`
 	Parameters json.RawMessage `json:"parameters"`
 	Info       string          `json:"info"`
+	// Failure is set when the server answered with a success status but
+	// not with a result: the WebUI's error JSON, or the ESD container's
+	// null. It says what the server said.
+	Failure string `json:"-"`
 }
 
 // Backend drives one kind of GPU capacity.
@@ -86,6 +90,12 @@ type Backend interface {
 	Invoke(ctx context.Context, name string, req Request) (Result, error)
 }
 
+// NameValidator is a Backend with rules of its own for endpoint names
+// (SageMaker's). ValidateName returns a sentence naming the problem.
+type NameValidator interface {
+	ValidateName(endpoint string) error
+}
+
 // AsyncBackend is a Backend with a queue of its own (SageMaker async
 // endpoints): submit, then collect the result when it lands.
 type AsyncBackend interface {
@@ -97,8 +107,12 @@ type AsyncBackend interface {
 
 // AsyncHandle identifies a submitted async inference.
 type AsyncHandle struct {
+	Endpoint       string `json:"endpoint,omitempty"`
 	InferenceID    string `json:"inference_id"`
 	OutputLocation string `json:"output_location"` // s3://bucket/key of the result
+	// FailureLocation is where the backend writes the error instead, as
+	// it named it on submission (empty in handles stored before it was).
+	FailureLocation string `json:"failure_location,omitempty"`
 }
 
 // ErrNotFound is returned by Status for an endpoint the backend does not have.

@@ -1,6 +1,9 @@
 package gpu
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Backend kinds, as stored on endpoints.
 const (
@@ -25,10 +28,37 @@ type InstanceType struct {
 type Registry struct {
 	backends map[string]Backend
 	types    []InstanceType
+	refused  map[string]string // instance type → why it is not offered
+	check    Check
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{backends: map[string]Backend{}} }
+func NewRegistry() *Registry {
+	return &Registry{backends: map[string]Backend{}, refused: map[string]string{}}
+}
+
+// Refuse records instance types that are configured but not offered, and
+// why (a sentence).
+func (r *Registry) Refuse(types []string, reason string) {
+	for _, t := range types {
+		r.refused[t] = reason
+	}
+}
+
+// Refused returns why instanceType is not offered, or "" when it is not
+// refused.
+func (r *Registry) Refused(instanceType string) string { return r.refused[instanceType] }
+
+// SetCheck installs the prerequisite check the Endpoints page shows.
+func (r *Registry) SetCheck(c Check) { r.check = c }
+
+// Check runs the prerequisite check; nil when none is installed.
+func (r *Registry) Check(ctx context.Context) []Finding {
+	if r.check == nil {
+		return nil
+	}
+	return r.check(ctx)
+}
 
 // AddSageMaker serves the ml.* instance types with b.
 func (r *Registry) AddSageMaker(b Backend) {

@@ -26,6 +26,9 @@ func (h *Endpoints) Page(c echo.Context) error {
 	}
 	p := views.EndpointsPage{Base: BaseView(c, h.policy, "Endpoints", "endpoints"), Form: form,
 		CanCreate: h.policy.Can(actor(c), "sagemaker_endpoint:create")}
+	if p.CanCreate {
+		p.Checks = h.Prerequisites(ctx)
+	}
 	v, err := h.Viewer(ctx, actor(c))
 	if err != nil {
 		return err

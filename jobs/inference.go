@@ -114,14 +114,8 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json
 			return gpu.Result{}, err
 		}
 	}
-	models := map[string][]string{}
-	for typ, list := range inf.UsedModels {
-		for _, m := range list {
-			models[typ] = append(models[typ], m.Name)
-		}
-	}
 	req := gpu.Request{InferenceID: inf.ID.String(), Task: inf.TaskType, Username: inf.Owner,
-		ParamS3: "s3://" + w.d.Blob.Bucket + "/" + inf.ParamsKey, Models: models, Params: params}
+		ParamS3: "s3://" + w.d.Blob.Bucket + "/" + inf.ParamsKey, Models: containerModels(inf.UsedModels), Params: params}
 	ab, async := b.(gpu.AsyncBackend)
 	if !async || inf.InferenceType != gpu.Async {
 		return b.Invoke(ctx, e.Name, req)
@@ -150,8 +144,12 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json
 
 // store writes the images and the parameter file, then marks the job
 // succeeded — unless it stopped being inprogress meanwhile (cancelled), in
-// which case what was written is removed.
+// which case what was written is removed. A result that is no result
+// (resultError) fails the job instead.
 func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Result) error {
+	if err := resultError(inf.TaskType, res); err != nil {
+		return w.fail(ctx, inf, err)
+	}
 	var names []string
 	objects := map[string][]byte{}
 	for i, b64 := range res.Images {

@@ -13,6 +13,9 @@ type EndpointsPage struct {
 	Rows      []EndpointRow
 	CanCreate bool
 	Form      EndpointForm
+	// Checks is the SageMaker prerequisite check, shown to those who may
+	// create endpoints when SageMaker is configured.
+	Checks []gpu.Finding
 }
 
 // EndpointRow is one endpoint in the table.

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,14 +15,7 @@ import (
 // API against the in-process fake of its wire protocols.
 func TestSageMakerEndpointLifecycle(t *testing.T) {
 	t.Parallel()
-	f := fake.New()
-	t.Cleanup(f.Close)
-	s := testenv.NewServer(t,
-		testenv.WithEnv("EASEL_SAGEMAKER_ROLE_ARN", "arn:aws:iam::123456789012:role/esd"),
-		testenv.WithEnv("EASEL_SAGEMAKER_IMAGE", "123456789012.dkr.ecr.us-east-1.amazonaws.com/esd/inference:1.4.0"),
-		testenv.WithEnv("EASEL_SAGEMAKER_ENDPOINT", f.URL()),
-		testenv.WithEnv("AWS_ACCESS_KEY_ID", "AKIDTEST"), testenv.WithEnv("AWS_SECRET_ACCESS_KEY", "secret"),
-		testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"))
+	s, f := sageMakerServer(t)
 
 	r := s.MustCall(t, 202, "POST", "/endpoints", testenv.As("admin"), map[string]any{
 		"endpoint_type": "Async", "instance_type": "ml.g5.2xlarge", "initial_instance_count": 1,
@@ -39,9 +31,6 @@ func TestSageMakerEndpointLifecycle(t *testing.T) {
 	}
 
 	// An async inference: the fake writes its output into the real bucket.
-	f.WriteObject = func(key string, body []byte) error {
-		return s.App.Blob.Put(context.Background(), key, body, "application/json")
-	}
 	var failNext atomic.Bool
 	f.Invoke = func(endpoint string, body []byte) ([]byte, error) {
 		if failNext.Load() {

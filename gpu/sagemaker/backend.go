@@ -35,9 +35,10 @@ type Config struct {
 	Bucket string
 	// ModelDataURL defaults to s3://<Bucket>/data/model.tar.gz.
 	ModelDataURL string
-	// Endpoint, when set, is the base URL used for all four services
-	// (SageMaker, SageMaker Runtime, Application Auto Scaling, CloudWatch)
-	// instead of AWS's; tests point it at the fake.
+	// Endpoint, when set, is the base URL used for every service
+	// (SageMaker, SageMaker Runtime, Application Auto Scaling, CloudWatch,
+	// and the check's ECR, IAM and STS) instead of AWS's; tests point it
+	// at the fake.
 	Endpoint string
 	// MaxAttempts is how many times the SDK tries each call (default 3);
 	// throttling and 5xx answers are retried.
@@ -76,6 +77,10 @@ type Backend struct {
 	runtime *sagemakerruntime.Client
 	scaling *applicationautoscaling.Client
 	alarms  *cloudwatch.Client
+	// aws and base are the SDK configuration and endpoint override, for
+	// the clients of the prerequisite check.
+	aws  aws.Config
+	base *string
 }
 
 var _ gpu.AsyncBackend = (*Backend)(nil)
@@ -120,6 +125,8 @@ func New(ctx context.Context, cfg Config, store ObjectStore, opts ...func(*awsco
 		runtime: sagemakerruntime.NewFromConfig(awsCfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = base }),
 		scaling: applicationautoscaling.NewFromConfig(awsCfg, func(o *applicationautoscaling.Options) { o.BaseEndpoint = base }),
 		alarms:  cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) { o.BaseEndpoint = base }),
+		aws:     awsCfg,
+		base:    base,
 	}, nil
 }
 

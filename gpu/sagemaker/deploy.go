@@ -22,6 +22,9 @@ func (b *Backend) Deploy(ctx context.Context, spec gpu.Spec) error {
 	if spec.Type != gpu.Async && spec.Type != gpu.RealTime {
 		return fmt.Errorf("sagemaker: unsupported endpoint type %q", spec.Type)
 	}
+	if err := CheckEndpointName(spec.Name); err != nil {
+		return fmt.Errorf("sagemaker: %w", err)
+	}
 	if spec.InstanceCount < 1 {
 		return fmt.Errorf("sagemaker: instance count %d: at least 1 is required", spec.InstanceCount)
 	}

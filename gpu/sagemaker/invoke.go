@@ -39,7 +39,7 @@ func (b *Backend) Invoke(ctx context.Context, name string, req gpu.Request) (gpu
 	if err != nil {
 		return gpu.Result{}, invokeError("InvokeEndpoint "+name, err)
 	}
-	return decodeResult(out.Body)
+	return decodeResult(name, out.Body)
 }
 
 // invokeError reports a ModelError with the model's own message.
@@ -55,21 +55,28 @@ func invokeError(op string, err error) error {
 	return wrap(op, err)
 }
 
-// decodeResult reads the container's A1111-shaped answer. Extras answers
-// carry a single "image", which becomes Images[0].
-func decodeResult(body []byte) (gpu.Result, error) {
-	var r struct {
-		gpu.Result
-		Image string `json:"image"`
+// decodeResult reads the container's answer (see gpu.ParseResult). The
+// ESD container answers null when it caught an error of its own; the
+// failure then says where its log is.
+func decodeResult(endpoint string, body []byte) (gpu.Result, error) {
+	res, err := gpu.ParseResult(body)
+	if err != nil {
+		return res, fmt.Errorf("sagemaker: %s: %w", endpoint, err)
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return gpu.Result{}, fmt.Errorf("sagemaker: decode inference result: %w", err)
+	if res.Failure != "" && strings.TrimSpace(string(body)) == "null" {
+		if endpoint == "" {
+			endpoint = "<endpoint name>"
+		}
+		res.Failure = "the inference container answered null: it failed and logged why in CloudWatch, log group " +
+			"/aws/sagemaker/Endpoints/" + endpoint
 	}
-	if len(r.Images) == 0 && r.Image != "" {
-		r.Images = []string{r.Image}
-	}
-	return r.Result, nil
+	return res, nil
 }
+
+// AsyncInvocationTimeout is how long SageMaker lets an async inference
+// run, in seconds (ESD's value and SageMaker's maximum; the default of
+// 900 is too short when the container first downloads a checkpoint).
+const AsyncInvocationTimeout = 3600
 
 // InvokeAsync stages the request JSON at async-inputs/<inference id>.json
 // in the bucket and submits it to the async endpoint. The handle's
@@ -93,6 +100,7 @@ func (b *Backend) InvokeAsync(ctx context.Context, name string, req gpu.Request)
 	out, err := b.runtime.InvokeEndpointAsync(ctx, &sagemakerruntime.InvokeEndpointAsyncInput{
 		EndpointName: &name, InputLocation: aws.String(b.s3URI(key)), InferenceId: &id,
 		ContentType: aws.String(jsonType), Accept: aws.String(jsonType),
+		InvocationTimeoutSeconds: aws.Int32(AsyncInvocationTimeout),
 	})
 	if err != nil {
 		return gpu.AsyncHandle{}, invokeError("InvokeEndpointAsync "+name, err)
@@ -100,31 +108,37 @@ func (b *Backend) InvokeAsync(ctx context.Context, name string, req gpu.Request)
 	if got := aws.ToString(out.InferenceId); got != "" {
 		id = got
 	}
-	return gpu.AsyncHandle{InferenceID: id, OutputLocation: aws.ToString(out.OutputLocation)}, nil
+	return gpu.AsyncHandle{Endpoint: name, InferenceID: id, OutputLocation: aws.ToString(out.OutputLocation),
+		FailureLocation: aws.ToString(out.FailureLocation)}, nil
 }
 
 // FetchAsync looks for the result of an async inference. Not there yet:
-// done=false, err=nil. The result: done=true. A failure object written by
-// SageMaker (sagemaker_async_failures/<uuid>-error.out next to
-// sagemaker_output/<uuid>.out): done=true and an error with its content.
-// A store error: done=false and a gpu.TransientError.
+// done=false, err=nil. The result: done=true (a container's null or error
+// answer is a result with Failure set). The failure object SageMaker
+// writes at the handle's FailureLocation: done=true and an error with its
+// content. A store error: done=false and a gpu.TransientError.
 func (b *Backend) FetchAsync(ctx context.Context, h gpu.AsyncHandle) (gpu.Result, bool, error) {
 	if b.store == nil {
 		return gpu.Result{}, false, errors.New("sagemaker: async inference needs an object store")
 	}
-	bucket, key := splitS3(h.OutputLocation)
-	if bucket != b.cfg.Bucket || key == "" {
-		return gpu.Result{}, false, fmt.Errorf("sagemaker: output location %q is not in bucket %s", h.OutputLocation, b.cfg.Bucket)
+	key, err := b.keyOf(h.OutputLocation)
+	if err != nil {
+		return gpu.Result{}, false, err
 	}
 	body, found, err := b.read(ctx, key)
 	if err != nil || found {
 		if err != nil {
 			return gpu.Result{}, false, err
 		}
-		res, err := decodeResult(body)
+		res, err := decodeResult(h.Endpoint, body)
 		return res, true, err
 	}
 	fkey := failureKey(key)
+	if h.FailureLocation != "" {
+		if fkey, err = b.keyOf(h.FailureLocation); err != nil {
+			return gpu.Result{}, false, err
+		}
+	}
 	if fkey == "" {
 		return gpu.Result{}, false, nil
 	}
@@ -133,6 +147,15 @@ func (b *Backend) FetchAsync(ctx context.Context, h gpu.AsyncHandle) (gpu.Result
 		return gpu.Result{}, false, err
 	}
 	return gpu.Result{}, true, fmt.Errorf("sagemaker: async inference %s failed: %s", h.InferenceID, strings.TrimSpace(string(body)))
+}
+
+// keyOf returns the key of an s3:// location in the bucket.
+func (b *Backend) keyOf(location string) (string, error) {
+	bucket, key := splitS3(location)
+	if bucket != b.cfg.Bucket || key == "" {
+		return "", fmt.Errorf("sagemaker: location %q is not in bucket %s", location, b.cfg.Bucket)
+	}
+	return key, nil
 }
 
 // read returns an object's content; found=false when it does not exist.
@@ -162,8 +185,9 @@ func splitS3(uri string) (bucket, key string) {
 	return bucket, key
 }
 
-// failureKey is where SageMaker puts the failure of the output key
-// sagemaker_output/<uuid>.out: sagemaker_async_failures/<uuid>-error.out.
+// failureKey guesses where SageMaker puts the failure of the output key
+// sagemaker_output/<uuid>.out (sagemaker_async_failures/<uuid>-error.out),
+// for handles stored before they recorded the FailureLocation.
 func failureKey(outputKey string) string {
 	base := path.Base(outputKey)
 	if !strings.HasPrefix(outputKey, OutputPrefix) || !strings.HasSuffix(base, ".out") {

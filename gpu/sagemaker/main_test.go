@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssm "github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
 	"easel/gpu"
 	"easel/gpu/sagemaker"
@@ -34,6 +37,10 @@ func newBackend(t *testing.T, bucket string, store sagemaker.ObjectStore) (*fake
 	t.Helper()
 	f := fake.New()
 	t.Cleanup(f.Close)
+	f.Bucket = bucket
+	f.AddRole(testRole)
+	f.AddImage(testImage)
+	f.PutObject("data/model.tar.gz", []byte("ESD model data"))
 	b, err := sagemaker.New(context.Background(), sagemaker.Config{
 		Region: "us-east-1", RoleARN: testRole, Image: testImage, Bucket: bucket,
 		Endpoint: f.URL(), MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond,
@@ -93,3 +100,24 @@ func decodeCall(t *testing.T, f *fake.Server, op string, v any) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, gpu.ErrNotFound) }
+
+// awsConfig is the SDK configuration of tests that call the fake directly.
+func awsConfig(t *testing.T) aws.Config {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// runtimeClient is a SageMaker Runtime client of the fake.
+func runtimeClient(t *testing.T, f *fake.Server) *sagemakerruntime.Client {
+	return sagemakerruntime.NewFromConfig(awsConfig(t), func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(f.URL()) })
+}
+
+// controlClient is a SageMaker client of the fake.
+func controlClient(t *testing.T, f *fake.Server) *awssm.Client {
+	return awssm.NewFromConfig(awsConfig(t), func(o *awssm.Options) { o.BaseEndpoint = aws.String(f.URL()) })
+}

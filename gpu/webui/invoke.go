@@ -124,8 +124,9 @@ func decodeResult(m *member, req gpu.Request, body []byte) (gpu.Result, error) {
 		info, _ := json.Marshal(map[string]string{"html_info": a.HTMLInfo})
 		return gpu.Result{Images: []string{a.Image}, Parameters: req.Params, Info: string(info)}, nil
 	}
-	var res gpu.Result
-	if err := json.Unmarshal(body, &res); err != nil {
+	// A WebUI's error JSON with 200 is no result (Failure says why).
+	res, err := gpu.ParseResult(body)
+	if err != nil {
 		return bad(err)
 	}
 	return res, nil

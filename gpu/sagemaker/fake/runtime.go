@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ func DefaultInvoke(endpoint string, body []byte) ([]byte, error) {
 // runtimeInput is how a runtime call is recorded.
 type runtimeInput struct {
 	EndpointName, ContentType, Accept, InferenceId, InputLocation string
+	InvocationTimeoutSeconds                                      string `json:",omitempty"`
 	Body                                                          string `json:",omitempty"`
 }
 
@@ -46,7 +48,8 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request, body []byt
 	in := runtimeInput{
 		EndpointName: name, ContentType: r.Header.Get("X-Amzn-SageMaker-Content-Type"),
 		Accept: r.Header.Get("X-Amzn-SageMaker-Accept"), InferenceId: r.Header.Get("X-Amzn-SageMaker-Inference-Id"),
-		InputLocation: r.Header.Get("X-Amzn-SageMaker-InputLocation"), Body: string(body),
+		InputLocation:            r.Header.Get("X-Amzn-SageMaker-InputLocation"),
+		InvocationTimeoutSeconds: r.Header.Get("X-Amzn-SageMaker-InvocationTimeoutSeconds"), Body: string(body),
 	}
 	if op == "InvokeEndpoint" {
 		in.ContentType, in.Accept = r.Header.Get("Content-Type"), r.Header.Get("Accept")
@@ -55,6 +58,7 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request, body []byt
 
 	s.mu.Lock()
 	aerr := s.record(Runtime, op, input)
+	call := len(s.calls) - 1
 	var e endpoint
 	if aerr == nil {
 		if ep, ok := s.endpoints[name]; !ok || ep.status != StatusInService && ep.status != StatusUpdating {
@@ -66,39 +70,56 @@ func (s *Server) serveRuntime(w http.ResponseWriter, r *http.Request, body []byt
 	if aerr == nil && op == "InvokeEndpointAsync" && (e.async == nil || in.InputLocation == "") {
 		aerr = errorf("ValidationError", "Endpoint "+name+" is not an async endpoint or InputLocation is missing.")
 	}
+	if aerr == nil && in.InvocationTimeoutSeconds != "" {
+		if n, err := strconv.Atoi(in.InvocationTimeoutSeconds); err != nil || n < 1 || n > 3600 {
+			aerr = errorf("ValidationError", "1 validation error detected: Value '"+in.InvocationTimeoutSeconds+
+				"' at 'invocationTimeoutSeconds' failed to satisfy constraint: Member must have value between 1 and 3600")
+		}
+	}
 	if aerr != nil {
 		s.failed(aerr.code)
 	}
-	invoke := s.Invoke
 	s.mu.Unlock()
 	if aerr != nil {
 		writeRESTError(w, aerr)
 		return
 	}
 	if op == "InvokeEndpointAsync" {
-		s.invokeAsync(w, e, in)
+		s.invokeAsync(w, e, in, call)
 		return
 	}
-	out, err := invoke(name, body)
-	if err != nil {
+	run := s.container(name, body)
+	s.logRun(call, run)
+	if run.status != http.StatusOK {
 		s.mu.Lock()
 		s.failed("ModelError")
 		s.mu.Unlock()
-		writeRESTError(w, modelError(name, err))
+		writeRESTError(w, modelError(name, run.status, string(run.answer)))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Invoked-Production-Variant", "prod")
-	_, _ = w.Write(out)
+	_, _ = w.Write(run.answer)
 }
 
-// modelError is what SageMaker answers when the container fails.
-func modelError(name string, err error) *apiError {
+// logRun keeps what the container logged on the call.
+func (s *Server) logRun(call int, run containerRun) {
+	if run.log == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[call].Log = run.log
+}
+
+// modelError is what SageMaker answers when the container answers with
+// an error status.
+func modelError(name string, status int, msg string) *apiError {
 	return &apiError{status: http.StatusFailedDependency, code: "ModelError",
-		msg: fmt.Sprintf("Received server error (500) from primary with message \"%s\". See "+
+		msg: fmt.Sprintf("Received server error (%d) from primary with message \"%s\". See "+
 			"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#logEventViewer:group=/aws/sagemaker/Endpoints/%s "+
-			"in account %s for more information.", err, Region, Region, name, Account),
-		fields: map[string]any{"OriginalStatusCode": 500, "OriginalMessage": err.Error(),
+			"in account %s for more information.", status, msg, Region, Region, name, Account),
+		fields: map[string]any{"OriginalStatusCode": status, "OriginalMessage": msg,
 			"LogStreamArn": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:/aws/sagemaker/Endpoints/%s", Region, Account, name)}}
 }
 
@@ -114,55 +135,53 @@ func writeRESTError(w http.ResponseWriter, aerr *apiError) {
 }
 
 // invokeAsync accepts an async inference (202) and runs it after
-// AsyncDelay, writing its output (or failure) object.
-func (s *Server) invokeAsync(w http.ResponseWriter, e endpoint, in runtimeInput) {
+// AsyncDelay: SageMaker reads the input object and hands it to the
+// container; a 200 answer (whatever its body) becomes the output object,
+// anything else a failure object at the FailureLocation it announced.
+// The failure object's name is not derived from the output's, so only
+// the announced location finds it.
+func (s *Server) invokeAsync(w http.ResponseWriter, e endpoint, in runtimeInput, call int) {
 	var cfg asyncIn
 	_ = json.Unmarshal(e.async, &cfg)
 	id := in.InferenceId
 	if id == "" {
 		id = uuid.NewString()
 	}
-	object := uuid.NewString()
-	output := strings.TrimSuffix(cfg.OutputConfig.S3OutputPath, "/") + "/" + object + ".out"
-	failure := ""
+	output := strings.TrimSuffix(cfg.OutputConfig.S3OutputPath, "/") + "/" + uuid.NewString() + ".out"
+	failure := strings.TrimSuffix(cfg.OutputConfig.S3OutputPath, "/") + "/" + uuid.NewString() + "-error.out"
 	if p := cfg.OutputConfig.S3FailurePath; p != "" {
-		failure = strings.TrimSuffix(p, "/") + "/" + object + "-error.out"
-		w.Header().Set("X-Amzn-SageMaker-FailureLocation", failure)
+		failure = strings.TrimSuffix(p, "/") + "/" + uuid.NewString() + "-error.out"
 	}
 	w.Header().Set("X-Amzn-SageMaker-OutputLocation", output)
+	w.Header().Set("X-Amzn-SageMaker-FailureLocation", failure)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(map[string]string{"InferenceId": id})
 
 	s.mu.Lock()
-	delay, invoke, read, write := s.AsyncDelay, s.Invoke, s.ReadObject, s.WriteObject
+	delay := s.AsyncDelay
 	s.mu.Unlock()
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()
 		time.Sleep(delay)
-		var body []byte
-		if read != nil {
-			var err error
-			if body, err = read(S3Key(in.InputLocation)); err != nil {
-				s.writeResult(write, failure, []byte(err.Error()))
-				return
-			}
-		}
-		out, err := invoke(e.name, body)
+		body, err := s.readS3(in.InputLocation)
 		if err != nil {
-			s.writeResult(write, failure, []byte(err.Error()))
+			s.writeResult(failure, []byte("Failed to read the input "+in.InputLocation+": "+err.Error()))
 			return
 		}
-		s.writeResult(write, output, out)
+		run := s.container(e.name, body)
+		s.logRun(call, run)
+		if run.status != http.StatusOK {
+			s.writeResult(failure, []byte(fmt.Sprintf("Received server error (%d) from model with message \"%s\".", run.status, run.answer)))
+			return
+		}
+		s.writeResult(output, run.answer)
 	}()
 }
 
-func (s *Server) writeResult(write func(string, []byte) error, location string, body []byte) {
-	if write == nil || location == "" {
-		return
-	}
-	if err := write(S3Key(location), body); err != nil {
+func (s *Server) writeResult(location string, body []byte) {
+	if err := s.writeS3(S3Key(location), body); err != nil {
 		s.mu.Lock()
 		s.calls = append(s.calls, Call{Service: Runtime, Op: "WriteObject", Err: err.Error()})
 		s.mu.Unlock()

@@ -3,6 +3,8 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -73,13 +75,48 @@ func exists(kind, name string) *apiError {
 	return errorf("ResourceInUse", fmt.Sprintf("Cannot create already existing %s %q.", kind, arn(kindPath(kind), name)))
 }
 
+// namePattern is SageMaker's pattern for model, endpoint config and
+// endpoint names.
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
+
+// checkName answers as SageMaker does for a name against its constraints.
+func checkName(member, name string) *apiError {
+	switch {
+	case len(name) > 63:
+		return errorf("ValidationException", fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy "+
+			"constraint: Member must have length less than or equal to 63", name, member))
+	case !namePattern.MatchString(name):
+		return errorf("ValidationException", fmt.Sprintf("1 validation error detected: Value '%s' at '%s' failed to satisfy "+
+			"constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name, member))
+	}
+	return nil
+}
+
+// createModel checks what SageMaker checks: the name, that it may assume
+// the execution role, and that the model data object exists.
 func createModel(s *Server, in json.RawMessage) (any, *apiError) {
-	var v struct{ ModelName string }
+	var v struct {
+		ModelName        string
+		ExecutionRoleArn string
+		PrimaryContainer struct{ Image, ModelDataUrl string }
+	}
 	if err := decode(in, &v); err != nil {
+		return nil, err
+	}
+	if err := checkName("modelName", v.ModelName); err != nil {
 		return nil, err
 	}
 	if _, ok := s.models[v.ModelName]; ok {
 		return nil, exists("model", v.ModelName)
+	}
+	if trust, ok := s.roles[v.ExecutionRoleArn]; !ok || !strings.Contains(trust, "sagemaker.amazonaws.com") {
+		return nil, errorf("ValidationException", fmt.Sprintf("Could not assume role %s. Please ensure that the role exists "+
+			"and allows principal 'sagemaker.amazonaws.com' to assume the role.", v.ExecutionRoleArn))
+	}
+	if url := v.PrimaryContainer.ModelDataUrl; url != "" {
+		if _, err := s.readS3Locked(url); err != nil {
+			return nil, errorf("ValidationException", "Could not find model data at "+url+".")
+		}
 	}
 	s.models[v.ModelName] = in
 	return map[string]any{"ModelArn": arn("model", v.ModelName)}, nil
@@ -104,6 +141,9 @@ func createEndpointConfig(s *Server, in json.RawMessage) (any, *apiError) {
 		AsyncInferenceConfig json.RawMessage
 	}
 	if err := decode(in, &v); err != nil {
+		return nil, err
+	}
+	if err := checkName("endpointConfigName", v.EndpointConfigName); err != nil {
 		return nil, err
 	}
 	if _, ok := s.configs[v.EndpointConfigName]; ok {
@@ -158,6 +198,9 @@ func deleteEndpointConfig(s *Server, in json.RawMessage) (any, *apiError) {
 func createEndpoint(s *Server, in json.RawMessage) (any, *apiError) {
 	var v struct{ EndpointName, EndpointConfigName string }
 	if err := decode(in, &v); err != nil {
+		return nil, err
+	}
+	if err := checkName("endpointName", v.EndpointName); err != nil {
 		return nil, err
 	}
 	if _, ok := s.endpoints[v.EndpointName]; ok {

@@ -1,17 +1,26 @@
 // Package fake is an in-process stand-in for the AWS services Easel's
 // SageMaker backend drives: the SageMaker control plane (awsJson1.1),
-// SageMaker Runtime (restJson1), Application Auto Scaling (awsJson1.1)
-// and the CloudWatch alarm calls (rpcv2Cbor). It speaks their wire
-// protocols, so the real AWS SDK clients work against it once their
-// BaseEndpoint points at Server.URL.
+// SageMaker Runtime (restJson1), Application Auto Scaling (awsJson1.1),
+// the CloudWatch alarm calls (rpcv2Cbor), and the read-only ECR, IAM and
+// STS calls of the prerequisite check (awsJson1.1, awsQuery). It speaks
+// their wire protocols, so the real AWS SDK clients work against it once
+// their BaseEndpoint points at Server.URL.
 //
 // It keeps models, endpoint configs, endpoints, scalable targets, scaling
 // policies and alarms in memory, records every call, and can inject
 // throttling or any other error.
+//
+// Behind the runtime sits a stand-in for the ESD 1.4.0 inference
+// container (container.go) that reads the request the way the container
+// does and fails the way it does; behind CreateModel, SageMaker's own
+// checks (names, the execution role, the model data object). Both read
+// the bucket through ReadObject (by default an in-memory bucket filled
+// with PutObject).
 package fake
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +42,9 @@ const (
 	AutoScaling = "ApplicationAutoScaling"
 	CloudWatch  = "CloudWatch"
 	Runtime     = "SageMakerRuntime"
+	ECR         = "ECR"
+	IAM         = "IAM"
+	STS         = "STS"
 )
 
 // Call is one request the fake received.
@@ -45,6 +57,9 @@ type Call struct {
 	Input json.RawMessage
 	// Err is the error code the fake answered with ("" on success).
 	Err string
+	// Log is what the inference container logged when it failed (the
+	// cause behind a null answer), "" otherwise.
+	Log string
 }
 
 // Decode unmarshals the call's input into v (an SDK input struct works:
@@ -65,15 +80,25 @@ type Server struct {
 	// AsyncDelay is how long an async inference takes before its output
 	// object is written.
 	AsyncDelay time.Duration
-	// Invoke produces an inference's response body from its request body;
-	// an error becomes a ModelError (real-time) or a failure object
-	// (async). Default: DefaultInvoke.
+	// Invoke is the WebUI inside the container: it gets the request body
+	// once the container has read it like ESD's does (models fetched,
+	// parameters read) and returns the container's answer with HTTP 200
+	// (AnswerNull and AnswerWebUIError answer like a failing one). An
+	// error is a container that crashed: a ModelError (real-time) or a
+	// failure object (async). Default: DefaultInvoke.
 	Invoke func(endpoint string, body []byte) ([]byte, error)
-	// ReadObject, when set, reads an async request's input object (its S3
-	// key); otherwise Invoke gets a nil body for async requests.
+	// Bucket, when set, is the only bucket s3:// locations may name;
+	// others read as missing.
+	Bucket string
+	// ReadObject reads an object of the bucket by key (async inputs,
+	// parameter files, models, model data); an error means it cannot be
+	// read. Default: the in-memory bucket.
 	ReadObject func(key string) ([]byte, error)
-	// WriteObject stores async output and failure objects (by S3 key).
+	// WriteObject stores async output and failure objects by key.
+	// Default: the in-memory bucket.
 	WriteObject func(key string, body []byte) error
+	// Caller is the ARN of the identity calling, as STS reports it.
+	Caller string
 
 	ts      *httptest.Server
 	pending sync.WaitGroup
@@ -87,6 +112,10 @@ type Server struct {
 	targets   map[string]json.RawMessage // by ResourceId
 	policies  map[string]string          // resourceId/policyName → ARN
 	alarms    map[string]json.RawMessage
+	objects   map[string][]byte // the in-memory bucket
+	roles     map[string]string // role ARN → trust policy
+	images    map[string]string // repository:tag → digest
+	denied    map[string]bool   // principal ARN + " " + action
 }
 
 type injection struct {
@@ -107,9 +136,96 @@ func New() *Server {
 		targets:          map[string]json.RawMessage{},
 		policies:         map[string]string{},
 		alarms:           map[string]json.RawMessage{},
+		objects:          map[string][]byte{},
+		roles:            map[string]string{},
+		images:           map[string]string{},
+		denied:           map[string]bool{},
+		Caller:           "arn:aws:iam::" + Account + ":user/easel",
 	}
 	s.ts = httptest.NewServer(s)
 	return s
+}
+
+// PutObject stores an object in the in-memory bucket.
+func (s *Server) PutObject(key string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[key] = body
+}
+
+// Object returns an object of the in-memory bucket.
+func (s *Server) Object(key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objects[key]
+	return b, ok
+}
+
+// readS3 reads an s3://bucket/key location as the container or SageMaker
+// would.
+func (s *Server) readS3(uri string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readS3Locked(uri)
+}
+
+// readS3Locked is readS3 with s.mu held.
+func (s *Server) readS3Locked(uri string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(uri, "s3://")
+	bucket, key, _ := strings.Cut(rest, "/")
+	switch {
+	case !ok || bucket == "" || key == "":
+		return nil, fmt.Errorf("%q is not an s3://bucket/key location", uri)
+	case s.Bucket != "" && bucket != s.Bucket:
+		return nil, fmt.Errorf("NoSuchBucket: the bucket %s does not exist", bucket)
+	case s.ReadObject != nil:
+		return s.ReadObject(key)
+	}
+	if body, ok := s.objects[key]; ok {
+		return body, nil
+	}
+	return nil, fmt.Errorf("NoSuchKey: %s does not exist", uri)
+}
+
+// writeS3 writes an object by key.
+func (s *Server) writeS3(key string, body []byte) error {
+	s.mu.Lock()
+	write := s.WriteObject
+	s.mu.Unlock()
+	if write != nil {
+		return write(key, body)
+	}
+	s.PutObject(key, body)
+	return nil
+}
+
+// AddRole creates an IAM role SageMaker may assume (its trust policy
+// allows sagemaker.amazonaws.com).
+func (s *Server) AddRole(arn string) {
+	s.SetRoleTrust(arn, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+}
+
+// SetRoleTrust creates or changes a role with the given trust policy.
+func (s *Server) SetRoleTrust(arn, trust string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles[arn] = trust
+}
+
+// AddImage pushes an image to the fake ECR: an
+// <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> URI.
+func (s *Server) AddImage(uri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.images[imageKey(uri)] = "sha256:" + strings.Repeat("ab", 32)
+}
+
+// Deny makes the policy simulation deny action to principal (an IAM
+// user or role ARN); everything else is allowed.
+func (s *Server) Deny(principal, action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[principal+" "+action] = true
 }
 
 // URL is the base endpoint to give the SDK clients.
@@ -207,6 +323,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	switch {
+	case strings.HasPrefix(target, "AmazonEC2ContainerRegistry_V20150921."):
+		s.serveJSON(w, ECR, strings.TrimPrefix(target, "AmazonEC2ContainerRegistry_V20150921."), body, ecrOps)
+	case target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		s.serveQuery(w, body)
 	case strings.HasPrefix(target, "SageMaker."):
 		s.serveJSON(w, SageMaker, strings.TrimPrefix(target, "SageMaker."), body, sageMakerOps)
 	case strings.HasPrefix(target, "AnyScaleFrontendService."):
