@@ -90,7 +90,7 @@ func (h *Checkpoints) Viewer(ctx context.Context, actor policy.Principal) (*stor
 // checkpointViewer is the one rule for which checkpoints actor may see,
 // shared by the model list and the models an inference may use.
 func checkpointViewer(ctx context.Context, s *store.Store, p *policy.Policy, actor policy.Principal) (*store.Viewer, error) {
-	if actor.Service || p.Can(actor, "user:all") {
+	if actor.Service || p.Can(actor, policy.UserAll) {
 		return nil, nil
 	}
 	u, err := s.FindUser(ctx, actor.Username)
@@ -123,7 +123,7 @@ func (h *Checkpoints) rolesOf(ctx context.Context, actor policy.Principal) ([]st
 // and its presigned part URLs. Identity and permission are decided before
 // any upload starts; a failure aborts the uploads already started.
 func (h *Checkpoints) Upload(ctx context.Context, actor policy.Principal, in CheckpointInput) (CreatedUpload, error) {
-	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return CreatedUpload{}, err
 	}
 	if err := checkType(in.Type); err != nil {
@@ -213,7 +213,7 @@ func (h *Checkpoints) NamesFree(ctx context.Context, names []string) error {
 // each download into the store. Every URL is checked before anything is
 // stored.
 func (h *Checkpoints) Import(ctx context.Context, actor policy.Principal, in CheckpointInput) ([]store.Checkpoint, error) {
-	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return nil, err
 	}
 	if err := checkType(in.Type); err != nil {

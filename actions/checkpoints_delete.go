@@ -18,7 +18,7 @@ import (
 // objects and open uploads by a job in the same transaction. Ids that are
 // unknown, malformed or invisible to actor are skipped.
 func (h *Checkpoints) Delete(ctx context.Context, actor policy.Principal, rawIDs []string) error {
-	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return err
 	}
 	var ids []uuid.UUID
@@ -64,7 +64,7 @@ func (h *Checkpoints) Share(ctx context.Context, actor policy.Principal, rawID s
 	if err != nil {
 		return checkpointNotFound(rawID)
 	}
-	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return err
 	}
 	roles = dedupe(roles)

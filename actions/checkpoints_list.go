@@ -26,7 +26,7 @@ func (h *Checkpoints) List(ctx context.Context, actor policy.Principal, q Checkp
 		if !h.policy.UserExists(q.Username) {
 			return nil, 0, store.Errorf(store.EInvalid, "user: %q not exist", q.Username)
 		}
-		if err := h.policy.Require(actor, "checkpoint:all"); err != nil {
+		if err := h.policy.Require(actor, policy.CheckpointAll); err != nil {
 			return nil, 0, err
 		}
 		// The filter shows what that user sees: it narrows, never widens.

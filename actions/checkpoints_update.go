@@ -61,7 +61,7 @@ func (h *Checkpoints) checkpointForWrite(ctx context.Context, tx pgx.Tx, actor p
 		return c, err
 	}
 	if !h.MayModify(actor, c) {
-		return c, policy.Denied(actor, "checkpoint:all")
+		return c, policy.Denied(actor, policy.CheckpointAll)
 	}
 	return c, nil
 }
@@ -70,7 +70,7 @@ func (h *Checkpoints) checkpointForWrite(ctx context.Context, tx pgx.Tx, actor p
 // checkpoint:create and to be c's creator, or checkpoint:all. The console
 // shows a row's buttons by the same rule.
 func (h *Checkpoints) MayModify(actor policy.Principal, c store.Checkpoint) bool {
-	return h.policy.Can(actor, "checkpoint:create") && (c.Creator == actor.Name() || h.policy.Can(actor, "checkpoint:all"))
+	return h.policy.Can(actor, policy.CheckpointCreate) && (c.Creator == actor.Name() || h.policy.Can(actor, policy.CheckpointAll))
 }
 
 // Visible returns the checkpoint with id if actor may see it, else
@@ -98,7 +98,7 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 	if err != nil {
 		return store.Checkpoint{}, Unchanged, checkpointNotFound(rawID)
 	}
-	if err := h.policy.Require(actor, "checkpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return store.Checkpoint{}, Unchanged, err
 	}
 	var prev store.Checkpoint

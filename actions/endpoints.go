@@ -79,7 +79,7 @@ func (h *Endpoints) Create(ctx context.Context, actor policy.Principal, in Endpo
 	default:
 		return store.Endpoint{}, store.FieldError("endpoint_type", "endpoint_type must be Async or Real-time, not %q", in.Type)
 	}
-	if err := h.policy.Require(actor, "sagemaker_endpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.EndpointCreate); err != nil {
 		return store.Endpoint{}, err
 	}
 	count, err := instanceCount(in.Count)
@@ -173,7 +173,7 @@ func backendNameRules(b gpu.Backend, name string) error {
 // sagemaker_endpoint:all: an endpoint assigned to a role takes that role's
 // jobs (and their prompts) and blocks its own endpoint.
 func (h *Endpoints) mayAssign(ctx context.Context, tx pgx.Tx, actor policy.Principal, roles []string) error {
-	if actor.Service || len(roles) == 0 || h.policy.Can(actor, "sagemaker_endpoint:all") {
+	if actor.Service || len(roles) == 0 || h.policy.Can(actor, policy.EndpointAll) {
 		return nil
 	}
 	u, err := store.FindUser(ctx, tx, actor.Username)
@@ -191,7 +191,7 @@ func (h *Endpoints) mayAssign(ctx context.Context, tx pgx.Tx, actor policy.Princ
 // Viewer returns whose visibility applies: nil (all) for the service
 // principal and holders of sagemaker_endpoint:all.
 func (h *Endpoints) Viewer(ctx context.Context, who policy.Principal) (*store.Viewer, error) {
-	if who.Service || h.policy.Can(who, "sagemaker_endpoint:all") {
+	if who.Service || h.policy.Can(who, policy.EndpointAll) {
 		return nil, nil
 	}
 	u, err := h.store.FindUser(ctx, who.Username)
@@ -218,7 +218,7 @@ func (h *Endpoints) List(ctx context.Context, actor policy.Principal, q Endpoint
 		if !h.policy.UserExists(q.Username) {
 			return nil, store.Errorf(store.EInvalid, "user: %q not exist", q.Username)
 		}
-		if err := h.policy.Require(actor, "sagemaker_endpoint:all"); err != nil {
+		if err := h.policy.Require(actor, policy.EndpointAll); err != nil {
 			return nil, err
 		}
 		whose = policy.User(q.Username)
@@ -243,7 +243,7 @@ func (h *Endpoints) List(ctx context.Context, actor policy.Principal, q Endpoint
 // sagemaker_endpoint:all actor may delete only endpoints it created or
 // that belong to one of its roles.
 func (h *Endpoints) Delete(ctx context.Context, actor policy.Principal, names []string) error {
-	if err := h.policy.Require(actor, "sagemaker_endpoint:create"); err != nil {
+	if err := h.policy.Require(actor, policy.EndpointCreate); err != nil {
 		return err
 	}
 	v, err := h.Viewer(ctx, actor)
@@ -261,7 +261,7 @@ func (h *Endpoints) Delete(ctx context.Context, actor policy.Principal, names []
 				return err
 			}
 			if !h.MayDelete(actor, v, e) {
-				return policy.Denied(actor, "sagemaker_endpoint:all")
+				return policy.Denied(actor, policy.EndpointAll)
 			}
 		}
 		deleted, err := store.DeleteEndpoints(ctx, tx, names)
@@ -285,7 +285,7 @@ func (h *Endpoints) Delete(ctx context.Context, actor policy.Principal, names []
 // of its roles; or anyone seeing everything. The console shows the delete
 // button by the same rule.
 func (h *Endpoints) MayDelete(actor policy.Principal, v *store.Viewer, e store.Endpoint) bool {
-	if !h.policy.Can(actor, "sagemaker_endpoint:create") {
+	if !h.policy.Can(actor, policy.EndpointCreate) {
 		return false
 	}
 	return v == nil || e.Creator == actor.Name() || slices.ContainsFunc(e.Roles, func(r string) bool { return slices.Contains(v.Roles, r) })

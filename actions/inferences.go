@@ -67,7 +67,7 @@ type CreatedInference struct {
 // least loaded InService one the user may use), resolves the models to
 // Active checkpoints and records the job as created.
 func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in InferenceInput) (CreatedInference, error) {
-	if err := h.policy.Require(actor, "inference:create"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceCreate); err != nil {
 		return CreatedInference{}, err
 	}
 	if !slices.Contains(imageTasks, in.TaskType) && !slices.Contains(extraTasks, in.TaskType) {
@@ -208,7 +208,7 @@ func (h *Inferences) visibleJob(ctx context.Context, db store.DBTX, actor policy
 	if err != nil {
 		return job, err
 	}
-	if job.Owner != actor.Name() && !h.policy.Can(actor, "inference:all") {
+	if job.Owner != actor.Name() && !h.policy.Can(actor, policy.InferenceAll) {
 		return job, notFound
 	}
 	return job, nil
@@ -216,7 +216,7 @@ func (h *Inferences) visibleJob(ctx context.Context, db store.DBTX, actor policy
 
 // Get returns one job.
 func (h *Inferences) Get(ctx context.Context, actor policy.Principal, id string) (store.Inference, error) {
-	if err := h.policy.Require(actor, "inference:list"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceList); err != nil {
 		return store.Inference{}, err
 	}
 	return h.visibleJob(ctx, h.store.Pool, actor, id, false)

@@ -19,7 +19,7 @@ import (
 // is then awaited up to realtimeWait for its result. The job is inprogress
 // (or done) when Start returns, and finishes exactly once.
 func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id string, realtimeWait time.Duration) (store.Inference, error) {
-	if err := h.policy.Require(actor, "inference:create"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceCreate); err != nil {
 		return store.Inference{}, err
 	}
 	job, err := h.visibleJob(ctx, h.store.Pool, actor, id, false)
@@ -88,7 +88,7 @@ func (h *Inferences) await(ctx context.Context, id uuid.UUID, wait time.Duration
 // Cancel stops a job: a created or queued one never runs, a running one
 // is marked failed and its result discarded.
 func (h *Inferences) Cancel(ctx context.Context, actor policy.Principal, id string) (store.Inference, error) {
-	if err := h.policy.Require(actor, "inference:create"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceCreate); err != nil {
 		return store.Inference{}, err
 	}
 	var job store.Inference
@@ -114,7 +114,7 @@ func (h *Inferences) Cancel(ctx context.Context, actor policy.Principal, id stri
 // results by a job. Ids unknown or not the actor's are skipped.
 func (h *Inferences) Delete(ctx context.Context, actor policy.Principal, ids []string) error {
 	// Every job a caller sees, the caller may delete.
-	if err := h.policy.Require(actor, "inference:list"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceList); err != nil {
 		return err
 	}
 	return h.store.InTx(ctx, func(tx pgx.Tx) error {
@@ -147,17 +147,17 @@ func (h *Inferences) Delete(ctx context.Context, actor policy.Principal, ids []s
 // List calls fn for each job actor may see (or, with username, that user's
 // jobs), newest first.
 func (h *Inferences) List(ctx context.Context, actor policy.Principal, f store.InferenceFilter, username string, fn func(store.Inference) error) error {
-	if err := h.policy.Require(actor, "inference:list"); err != nil {
+	if err := h.policy.Require(actor, policy.InferenceList); err != nil {
 		return err
 	}
-	all := h.policy.Can(actor, "inference:all")
+	all := h.policy.Can(actor, policy.InferenceAll)
 	switch {
 	case username != "" && username != actor.Name():
 		if !h.policy.UserExists(username) {
 			return store.Errorf(store.EInvalid, "user: %q not exist", username)
 		}
 		if !all {
-			return policy.Denied(actor, "inference:all")
+			return policy.Denied(actor, policy.InferenceAll)
 		}
 		f.Owner = username
 	case username != "" || !all:

@@ -72,7 +72,7 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 			return "", store.APIKey{}, store.FieldError("user", "a user key needs a user")
 		}
 		if in.Owner != actor.Name() {
-			if err := h.policy.Require(actor, "user:all"); err != nil {
+			if err := h.policy.Require(actor, policy.UserAll); err != nil {
 				return "", store.APIKey{}, err
 			}
 		}
@@ -115,7 +115,7 @@ func (h *Keys) MayMakeServiceKey(actor policy.Principal) bool {
 
 // List returns the keys actor may see: all with user:all, else its own.
 func (h *Keys) List(ctx context.Context, actor policy.Principal) ([]store.APIKey, error) {
-	if h.policy.Can(actor, "user:all") {
+	if h.policy.Can(actor, policy.UserAll) {
 		return h.store.ListKeys(ctx, store.KeyFilter{})
 	}
 	return h.store.ListKeys(ctx, store.KeyFilter{Owner: actor.Name()})
@@ -128,7 +128,7 @@ func (h *Keys) Revoke(ctx context.Context, actor policy.Principal, id uuid.UUID)
 		if err != nil {
 			return err
 		}
-		if (k.Service || k.Username != actor.Name()) && !h.policy.Can(actor, "user:all") {
+		if (k.Service || k.Username != actor.Name()) && !h.policy.Can(actor, policy.UserAll) {
 			return store.ErrNotFound
 		}
 		if err := store.RevokeKey(ctx, tx, id, h.store.Now()); err != nil {

@@ -53,7 +53,7 @@ func (in *RoleInput) Validate() error {
 // roles it created or holds.
 func (h *Roles) List(ctx context.Context, actor policy.Principal, name string) ([]store.Role, error) {
 	f := store.RoleFilter{Name: name}
-	if !h.policy.Can(actor, "role:all") {
+	if !h.policy.Can(actor, policy.RoleAll) {
 		f.VisibleTo = actor.Name()
 	}
 	return h.store.ListRoles(ctx, f)
@@ -67,13 +67,11 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 	if in.Name == store.DefaultRole {
 		return store.Errorf(store.EInvalid, "cannot modify default role")
 	}
-	if err := h.policy.Require(actor, "role:create"); err != nil {
+	if err := h.policy.Require(actor, policy.RoleCreate); err != nil {
 		return err
 	}
-	for _, p := range in.Permissions {
-		if !h.policy.Can(actor, p) {
-			return store.Errorf(store.EInvalid, "creator %s have not permission to create role with permission: [%s]", actor.Name(), p)
-		}
+	if p, lacking := h.policy.Lacking(actor, in.Permissions); lacking {
+		return store.Errorf(store.EInvalid, "creator %s have not permission to create role with permission: [%s]", actor.Name(), p)
 	}
 	perms := dedupe(in.Permissions)
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
@@ -88,7 +86,7 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 			return err
 		}
 		existing, err := store.FindRole(ctx, tx, in.Name)
-		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, "role:all") {
+		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, policy.RoleAll) {
 			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)
 		}
 		if err != nil && err != store.ErrNotFound {
@@ -109,10 +107,10 @@ func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []stri
 	if slices.Contains(names, store.DefaultRole) {
 		return store.Errorf(store.EInvalid, "cannot delete default role")
 	}
-	if err := h.policy.Require(actor, "role:create"); err != nil {
+	if err := h.policy.Require(actor, policy.RoleCreate); err != nil {
 		return err
 	}
-	mayDeleteAny := h.policy.Can(actor, "role:all")
+	mayDeleteAny := h.policy.Can(actor, policy.RoleAll)
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, n := range names {
 			r, err := store.FindRole(ctx, tx, n)
@@ -123,7 +121,7 @@ func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []stri
 				return err
 			}
 			if !mayDeleteAny && r.Creator != actor.Name() {
-				return policy.Denied(actor, "role:all")
+				return policy.Denied(actor, policy.RoleAll)
 			}
 		}
 		deleted, err := store.DeleteRoles(ctx, tx, names)

@@ -66,15 +66,15 @@ func (h *Users) List(ctx context.Context, actor policy.Principal, name string) (
 		} else if err != nil {
 			return nil, err
 		}
-		if name != actor.Name() && !h.policy.Can(actor, "user:all") {
-			return nil, policy.Denied(actor, "user:all")
+		if name != actor.Name() && !h.policy.Can(actor, policy.UserAll) {
+			return nil, policy.Denied(actor, policy.UserAll)
 		}
 		return h.store.ListUsers(ctx, store.UserFilter{Username: name})
 	}
 	switch {
-	case h.policy.Can(actor, "user:all"):
+	case h.policy.Can(actor, policy.UserAll):
 		return h.store.ListUsers(ctx, store.UserFilter{})
-	case h.policy.Can(actor, "user:list"):
+	case h.policy.Can(actor, policy.UserList):
 		return h.store.ListUsers(ctx, store.UserFilter{CreatedByOrSelf: actor.Name()})
 	default:
 		return h.store.ListUsers(ctx, store.UserFilter{Self: actor.Name()})
@@ -86,7 +86,7 @@ func (h *Users) Upsert(ctx context.Context, actor policy.Principal, in UserInput
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := h.policy.Require(actor, "user:create"); err != nil {
+	if err := h.policy.Require(actor, policy.UserCreate); err != nil {
 		return err
 	}
 	roles := dedupe(in.Roles)
@@ -96,7 +96,7 @@ func (h *Users) Upsert(ctx context.Context, actor policy.Principal, in UserInput
 	}
 	return h.write(ctx, actor, up, in.KeepSession, func(tx pgx.Tx, existing *store.User) error {
 		if existing != nil {
-			if existing.Creator != actor.Name() && !h.policy.Can(actor, "user:all") {
+			if existing.Creator != actor.Name() && !h.policy.Can(actor, policy.UserAll) {
 				return store.Errorf(store.EInvalid, "username %s has already exists, creator %s does not have permissions to change it", in.Username, actor.Name())
 			}
 			if err := h.holdsAllOf(ctx, tx, actor, *existing); err != nil {
@@ -114,10 +114,8 @@ func (h *Users) Upsert(ctx context.Context, actor policy.Principal, in UserInput
 		if err != nil {
 			return err
 		}
-		for _, p := range perms {
-			if !h.policy.Can(actor, p) {
-				return store.Errorf(store.EForbidden, "creator has no permission to assign permission [%s] to others", p)
-			}
+		if p, lacking := h.policy.Lacking(actor, perms); lacking {
+			return store.Errorf(store.EForbidden, "creator has no permission to assign permission [%s] to others", p)
 		}
 		return nil
 	})
@@ -131,8 +129,8 @@ func (h *Users) Bootstrap(ctx context.Context, actor policy.Principal, in UserIn
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if !actor.Service && !h.policy.Can(actor, "user:all") {
-		return policy.Denied(actor, "user:all")
+	if !actor.Service && !h.policy.Can(actor, policy.UserAll) {
+		return policy.Denied(actor, policy.UserAll)
 	}
 	creator := actor.Name()
 	if actor.Service {
@@ -169,10 +167,8 @@ func (h *Users) holdsAllOf(ctx context.Context, tx pgx.Tx, actor policy.Principa
 
 // holdsAll fails with EForbidden naming the first of perms actor lacks.
 func (h *Users) holdsAll(actor policy.Principal, perms []string, what string) error {
-	for _, p := range perms {
-		if !h.policy.Can(actor, p) {
-			return store.Errorf(store.EForbidden, "%s has no permission [%s], which it needs to %s", actor.Name(), p, what)
-		}
+	if p, lacking := h.policy.Lacking(actor, perms); lacking {
+		return store.Errorf(store.EForbidden, "%s has no permission [%s], which it needs to %s", actor.Name(), p, what)
 	}
 	return nil
 }
@@ -263,10 +259,10 @@ func (h *Users) write(ctx context.Context, actor policy.Principal, up store.User
 // without user:all, actor may delete only users it created.
 func (h *Users) Delete(ctx context.Context, actor policy.Principal, names []string) error {
 	names = dedupe(names)
-	if err := h.policy.Require(actor, "user:create"); err != nil {
+	if err := h.policy.Require(actor, policy.UserCreate); err != nil {
 		return err
 	}
-	mayDeleteAny := h.policy.Can(actor, "user:all")
+	mayDeleteAny := h.policy.Can(actor, policy.UserAll)
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		if err := store.LockUsers(ctx, tx); err != nil {
 			return err
@@ -281,7 +277,7 @@ func (h *Users) Delete(ctx context.Context, actor policy.Principal, names []stri
 				return err
 			}
 			if !mayDeleteAny && u.Creator != actor.Name() {
-				return policy.Denied(actor, "user:all")
+				return policy.Denied(actor, policy.UserAll)
 			}
 			if err := h.holdsAllOf(ctx, tx, actor, u); err != nil {
 				return err

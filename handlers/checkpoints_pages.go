@@ -39,7 +39,7 @@ func (h *Checkpoints) Page(c echo.Context) error {
 		return err
 	}
 	p := views.ModelsPage{Base: BaseView(c, h.policy, "Models", "models"), Filter: f, Total: total,
-		Types: store.CheckpointTypes, CanCreate: h.policy.Can(who, "checkpoint:create"),
+		Types: store.CheckpointTypes, CanCreate: h.policy.Can(who, policy.CheckpointCreate),
 		ImportForm: views.ImportForm{Types: store.CheckpointTypes, Errors: views.FormErrors{}}}
 	for _, r := range roles {
 		p.Roles = append(p.Roles, r.Name)

@@ -25,7 +25,7 @@ func (h *Endpoints) Page(c echo.Context) error {
 		return err
 	}
 	p := views.EndpointsPage{Base: BaseView(c, h.policy, "Endpoints", "endpoints"), Form: form,
-		CanCreate: h.policy.Can(actor(c), "sagemaker_endpoint:create")}
+		CanCreate: h.policy.Can(actor(c), policy.EndpointCreate)}
 	if p.CanCreate {
 		p.Checks = h.Prerequisites(ctx)
 	}
@@ -89,9 +89,9 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 	p := views.EndpointPage{Base: BaseView(c, h.policy, e.Name, "endpoints"), Endpoint: e,
 		CanDelete: h.row(actor(c), v, e).CanDelete, History: history}
 	// Everyone's jobs for holders of inference:all, else one's own.
-	if h.policy.Can(actor(c), "inference:list") {
+	if h.policy.Can(actor(c), policy.InferenceList) {
 		f := store.InferenceFilter{Endpoint: e.Name, Limit: 10}
-		if !h.policy.Can(actor(c), "inference:all") {
+		if !h.policy.Can(actor(c), policy.InferenceAll) {
 			f.Owner = actor(c).Name()
 		}
 		err = h.store.ListInferences(ctx, f, func(j store.Inference) error {

@@ -16,6 +16,7 @@ import (
 
 	"easel/actions"
 	"easel/jobs"
+	"easel/policy"
 	"easel/store"
 	"easel/views"
 )
@@ -38,7 +39,7 @@ func (h *Inferences) GalleryPage(c echo.Context) error {
 	if after, err := uuid.Parse(c.QueryParam("after")); err == nil {
 		q.After = &after
 	}
-	p := views.GalleryPage{Base: BaseView(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, "inference:all")}
+	p := views.GalleryPage{Base: BaseView(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, policy.InferenceAll)}
 	var last string
 	err := h.List(ctx, who, q, f.User, func(job store.Inference) error {
 		card := views.GalleryCard{Job: job}
@@ -92,7 +93,7 @@ func (h *Inferences) galleryChoices(ctx context.Context, c echo.Context, p *view
 // activeModels lists the Active Stable-diffusion checkpoints actor may use.
 func (h *Inferences) activeModels(ctx context.Context, c echo.Context) ([]string, error) {
 	var viewer *store.Viewer
-	if who := actor(c); !h.policy.Can(who, "user:all") {
+	if who := actor(c); !h.policy.Can(who, policy.UserAll) {
 		u, err := h.store.FindUser(ctx, who.Username)
 		if err != nil {
 			return nil, err

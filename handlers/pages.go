@@ -29,15 +29,15 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 	return views.Base{
 		Title: title, User: who.Username, CSRF: CSRFToken(c), Active: active,
 		Can: views.Can{
-			ListUsers:     p.Can(who, "user:list"),
-			CreateUsers:   p.Can(who, "user:create"),
-			AllUsers:      p.Can(who, "user:all"),
-			ListRoles:     p.Can(who, "role:list"),
-			CreateRoles:   p.Can(who, "role:create"),
-			ListModels:    p.Can(who, "checkpoint:list"),
-			ListEndpoints: p.Can(who, "sagemaker_endpoint:list"),
-			ListJobs:      p.Can(who, "inference:list"),
-			CreateJobs:    p.Can(who, "inference:create"),
+			ListUsers:     p.Can(who, policy.UserList),
+			CreateUsers:   p.Can(who, policy.UserCreate),
+			AllUsers:      p.Can(who, policy.UserAll),
+			ListRoles:     p.Can(who, policy.RoleList),
+			CreateRoles:   p.Can(who, policy.RoleCreate),
+			ListModels:    p.Can(who, policy.CheckpointList),
+			ListEndpoints: p.Can(who, policy.EndpointList),
+			ListJobs:      p.Can(who, policy.InferenceList),
+			CreateJobs:    p.Can(who, policy.InferenceCreate),
 		},
 	}
 }

@@ -29,10 +29,8 @@ func (h *Roles) form(c echo.Context, name string, perms []string) views.RoleForm
 	for _, p := range perms {
 		f.Granted[p] = true
 	}
-	for _, r := range policy.Resources {
-		for _, a := range policy.Actions {
-			f.Grantable[r+":"+a] = h.policy.Can(who, r+":"+a)
-		}
+	for _, p := range policy.AllPerms() {
+		f.Grantable[p.String()] = h.policy.Can(who, p)
 	}
 	return f
 }
@@ -142,5 +140,5 @@ func (h *Roles) visibleRole(c echo.Context) (store.Role, error) {
 }
 
 func (h *Roles) row(c echo.Context, r store.Role) views.RoleRow {
-	return views.RoleRow{Role: r, CanModify: h.policy.Can(actor(c), "role:create") && r.Name != store.DefaultRole, CSRF: CSRFToken(c)}
+	return views.RoleRow{Role: r, CanModify: h.policy.Can(actor(c), policy.RoleCreate) && r.Name != store.DefaultRole, CSRF: CSRFToken(c)}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
+	"easel/policy"
 	"easel/store"
 )
 
@@ -33,7 +34,7 @@ func (h *Users) ListAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	reveal := h.RevealsPasswords() && showPasswordValues[c.QueryParam("show_password")] && h.policy.Can(who, "user:all")
+	reveal := h.RevealsPasswords() && showPasswordValues[c.QueryParam("show_password")] && h.policy.Can(who, policy.UserAll)
 	out := userList{Users: make([]userItem, len(users)), PreviousEvaluted: "not_applicable", LastEvaluated: "not_applicable"}
 	for i, u := range users {
 		pw := actions.MaskedPassword

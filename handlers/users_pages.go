@@ -160,7 +160,7 @@ func (h *Users) visibleUser(c echo.Context) (store.User, error) {
 
 func (h *Users) row(c echo.Context, u store.User) views.UserRow {
 	who := actor(c)
-	can := h.policy.Can(who, "user:create") && (h.policy.Can(who, "user:all") || u.Creator == who.Name()) &&
+	can := h.policy.Can(who, policy.UserCreate) && (h.policy.Can(who, policy.UserAll) || u.Creator == who.Name()) &&
 		h.policy.CanGrantAll(who, h.policy.PermissionsOf(u.Roles))
 	return views.UserRow{User: u, CanModify: can, CSRF: CSRFToken(c)}
 }

@@ -20,7 +20,11 @@ const ActionAll = "all"
 // DefaultPermissions are the six "<resource>:all" strings of the seeded
 // roles, in the order ESD's bootstrap writes them.
 func DefaultPermissions() []string {
-	return []string{"train:all", "checkpoint:all", "inference:all", "sagemaker_endpoint:all", "user:all", "role:all"}
+	out := []string{}
+	for _, p := range []Perm{TrainAll, CheckpointAll, InferenceAll, EndpointAll, UserAll, RoleAll} {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 // Split returns the resource and action of perm, ok=false when perm is not

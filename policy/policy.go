@@ -124,9 +124,22 @@ func (p *Policy) UserExists(name string) bool {
 	return p.snapshot.Load().users[name]
 }
 
-// Can reports whether pr holds perm ("resource:action"; a held
-// "resource:all" covers every action).
-func (p *Policy) Can(pr Principal, perm string) bool {
+// Can reports whether pr holds perm (a held "resource:all" covers every
+// action).
+func (p *Policy) Can(pr Principal, perm Perm) bool { return p.can(pr, perm.String()) }
+
+// Lacking returns the first of perms ("resource:action" strings, as roles
+// store them) that pr does not hold; ok=false when pr holds them all.
+func (p *Policy) Lacking(pr Principal, perms []string) (missing string, ok bool) {
+	for _, perm := range perms {
+		if !p.can(pr, perm) {
+			return perm, true
+		}
+	}
+	return "", false
+}
+
+func (p *Policy) can(pr Principal, perm string) bool {
 	if pr.Service {
 		return true
 	}
@@ -145,7 +158,7 @@ func (p *Policy) Can(pr Principal, perm string) bool {
 }
 
 // Require returns a forbidden error naming perm when pr does not hold it.
-func (p *Policy) Require(pr Principal, perm string) error {
+func (p *Policy) Require(pr Principal, perm Perm) error {
 	if p.Can(pr, perm) {
 		return nil
 	}
@@ -153,7 +166,7 @@ func (p *Policy) Require(pr Principal, perm string) error {
 }
 
 // Denied is the contract's permission failure.
-func Denied(pr Principal, perm string) error {
+func Denied(pr Principal, perm Perm) error {
 	return store.Errorf(store.EForbidden, "User %s has no permissions: [%s]", pr.Name(), perm)
 }
 
@@ -242,10 +255,6 @@ func DropUsers(ctx context.Context, db store.DBTX, users []string) error {
 // CanGrantAll reports whether pr holds every one of perms (and so may grant
 // them to others).
 func (p *Policy) CanGrantAll(pr Principal, perms []string) bool {
-	for _, perm := range perms {
-		if !p.Can(pr, perm) {
-			return false
-		}
-	}
-	return true
+	_, lacking := p.Lacking(pr, perms)
+	return !lacking
 }

@@ -28,7 +28,7 @@ func User(name string) Principal { return Principal{Username: name} }
 type Guard struct {
 	kind guardKind
 	// Perm is the permission a Need guard requires.
-	Perm string
+	Perm Perm
 }
 
 type guardKind int
@@ -48,7 +48,7 @@ var Public = Guard{kind: guardPublic}
 var SignedIn = Guard{kind: guardSignedIn}
 
 // Need requires perm.
-func Need(perm string) Guard { return Guard{kind: guardPerm, Perm: perm} }
+func Need(perm Perm) Guard { return Guard{kind: guardPerm, Perm: perm} }
 
 // IsSet reports whether the guard was declared (the zero Guard is not).
 func (g Guard) IsSet() bool { return g.kind != guardNone }
@@ -64,5 +64,5 @@ func (p *Policy) Check(g Guard, pr Principal) error {
 	case guardPerm:
 		return p.Require(pr, g.Perm)
 	}
-	return Denied(pr, "undeclared")
+	return store.Errorf(store.EForbidden, "User %s has no permissions: [undeclared route]", pr.Name())
 }

@@ -56,6 +56,7 @@ import (
 
 	"easel/app"
 	"easel/bench/internal/benchenv"
+	"easel/policy"
 )
 
 const (
@@ -140,7 +141,7 @@ func run(ctx context.Context, jobs, users, pages, repeats int) (err error) {
 	defer db.Close(context.Background())
 	seedStart := time.Now()
 	if err := b.post(ctx, admin, "/prod/roles", map[string]any{"role_name": "lister", "creator": "admin",
-		"permissions": []string{"inference:list"}}); err != nil {
+		"permissions": []string{policy.InferenceList.String()}}); err != nil {
 		return err
 	}
 	if err := b.post(ctx, admin, "/prod/users", map[string]any{"username": "user0", "creator": "admin",
