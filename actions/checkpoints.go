@@ -93,7 +93,7 @@ func checkpointViewer(ctx context.Context, s *store.Store, p *policy.Policy, act
 	if actor.Service || p.Can(actor, policy.UserAll) {
 		return nil, nil
 	}
-	u, err := s.FindUser(ctx, actor.Username)
+	u, err := store.FindUser(ctx, s.DB(), actor.Username)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (h *Checkpoints) rolesOf(ctx context.Context, actor policy.Principal) ([]st
 	if actor.Username == "" {
 		return []string{}, nil
 	}
-	u, err := h.store.FindUser(ctx, actor.Username)
+	u, err := store.FindUser(ctx, h.store.DB(), actor.Username)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (h *Checkpoints) NamesFree(ctx context.Context, names []string) error {
 			return store.NameTakenError(n)
 		}
 		seen[n] = true
-		taken, err := store.NameTaken(ctx, h.store.Pool, n)
+		taken, err := store.NameTaken(ctx, h.store.DB(), n)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func (h *Checkpoints) List(ctx context.Context, actor policy.Principal, q Checkp
 	if err != nil {
 		return nil, 0, err
 	}
-	return h.store.ListCheckpoints(ctx, store.CheckpointFilter{
+	return store.ListCheckpoints(ctx, h.store.DB(), store.CheckpointFilter{
 		Statuses: q.Statuses, Types: q.Types, Roles: q.Roles, Search: q.Search, VisibleTo: viewer,
 		Limit: q.PerPage, Offset: (q.Page - 1) * q.PerPage,
 	})

@@ -84,7 +84,7 @@ func (h *Checkpoints) Visible(ctx context.Context, actor policy.Principal, raw s
 	if err != nil {
 		return store.Checkpoint{}, err
 	}
-	return store.FindVisibleCheckpoint(ctx, h.store.Pool, v, id, false)
+	return store.FindVisibleCheckpoint(ctx, h.store.DB(), v, id, false)
 }
 
 func checkpointNotFound(id string) error {
@@ -131,7 +131,7 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 }
 
 func (h *Checkpoints) audit(ctx context.Context, actor policy.Principal, action, target string) error {
-	return store.Audit(ctx, h.store.Pool, actor.Name(), action, target, "")
+	return store.Audit(ctx, h.store.DB(), actor.Name(), action, target, "")
 }
 
 // completionStale is how long a completion may be in progress before

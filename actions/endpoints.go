@@ -194,7 +194,7 @@ func (h *Endpoints) Viewer(ctx context.Context, who policy.Principal) (*store.Vi
 	if who.Service || h.policy.Can(who, policy.EndpointAll) {
 		return nil, nil
 	}
-	u, err := h.store.FindUser(ctx, who.Username)
+	u, err := store.FindUser(ctx, h.store.DB(), who.Username)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func (h *Endpoints) List(ctx context.Context, actor policy.Principal, q Endpoint
 		}
 		f.After = &id
 	}
-	return h.store.ListEndpoints(ctx, f)
+	return store.ListEndpoints(ctx, h.store.DB(), f)
 }
 
 // Delete removes endpoints, all or none: the rows at once, the backend
@@ -298,7 +298,7 @@ func (h *Endpoints) Visible(ctx context.Context, actor policy.Principal, name st
 	if err != nil {
 		return store.Endpoint{}, nil, err
 	}
-	e, err := store.FindVisibleEndpoint(ctx, h.store.Pool, v, name)
+	e, err := store.FindVisibleEndpoint(ctx, h.store.DB(), v, name)
 	return e, v, err
 }
 

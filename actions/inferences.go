@@ -137,7 +137,7 @@ func (h *Inferences) pickEndpoint(ctx context.Context, actor policy.Principal, i
 	if len(candidates) == 0 {
 		return store.Endpoint{}, store.Errorf(store.EInvalid, "no available %s endpoints for user %q", typ, actor.Name())
 	}
-	busy, err := store.BusyEndpoints(ctx, h.store.Pool, ids)
+	busy, err := store.BusyEndpoints(ctx, h.store.DB(), ids)
 	if err != nil {
 		return store.Endpoint{}, err
 	}
@@ -171,7 +171,7 @@ func (h *Inferences) resolveModels(ctx context.Context, actor policy.Principal, 
 				refs = append(refs, ModelRef{ID: "VAE", Name: []string{name}, Type: "VAE"})
 				continue
 			}
-			c, err := store.FindActiveCheckpoint(ctx, h.store.Pool, viewer, typ, name)
+			c, err := store.FindActiveCheckpoint(ctx, h.store.DB(), viewer, typ, name)
 			if errors.Is(err, store.ErrNotFound) {
 				misses = append(misses, fmt.Sprintf("checkpoint with name %s, type %s is not found", name, typ))
 				continue
@@ -219,5 +219,5 @@ func (h *Inferences) Get(ctx context.Context, actor policy.Principal, id string)
 	if err := h.policy.Require(actor, policy.InferenceList); err != nil {
 		return store.Inference{}, err
 	}
-	return h.visibleJob(ctx, h.store.Pool, actor, id, false)
+	return h.visibleJob(ctx, h.store.DB(), actor, id, false)
 }

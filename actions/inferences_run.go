@@ -22,7 +22,7 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 	if err := h.policy.Require(actor, policy.InferenceCreate); err != nil {
 		return store.Inference{}, err
 	}
-	job, err := h.visibleJob(ctx, h.store.Pool, actor, id, false)
+	job, err := h.visibleJob(ctx, h.store.DB(), actor, id, false)
 	if err != nil {
 		return job, err
 	}
@@ -33,7 +33,7 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 	if err != nil {
 		return job, err
 	}
-	if _, err := store.FindEndpoint(ctx, h.store.Pool, job.EndpointID); errors.Is(err, store.ErrNotFound) {
+	if _, err := store.FindEndpoint(ctx, h.store.DB(), job.EndpointID); errors.Is(err, store.ErrNotFound) {
 		return job, store.Errorf(store.EInvalid, "endpoint %s of inference %s was deleted; create the inference again", job.EndpointName, id)
 	} else if err != nil {
 		return job, err
@@ -73,7 +73,7 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 func (h *Inferences) await(ctx context.Context, id uuid.UUID, wait time.Duration) (store.Inference, error) {
 	deadline := time.Now().Add(wait)
 	for {
-		job, err := store.FindInference(ctx, h.store.Pool, id)
+		job, err := store.FindInference(ctx, h.store.DB(), id)
 		if err != nil || job.Status != store.InferenceInProgress || time.Now().After(deadline) {
 			return job, err
 		}
@@ -163,5 +163,5 @@ func (h *Inferences) List(ctx context.Context, actor policy.Principal, f store.I
 	case username != "" || !all:
 		f.Owner = actor.Name()
 	}
-	return h.store.ListInferences(ctx, f, fn)
+	return store.ListInferences(ctx, h.store.DB(), f, fn)
 }

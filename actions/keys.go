@@ -43,7 +43,7 @@ func (h *Keys) Create(ctx context.Context, actor policy.Principal, in KeyInput) 
 // Seed makes a service key with a given secret (EASEL_API_KEY) unless a
 // key with that secret exists already.
 func (h *Keys) Seed(ctx context.Context, secret string) error {
-	if _, err := h.store.FindKeyByHash(ctx, secrets.HashKey(secret)); err == nil {
+	if _, err := store.FindKeyByHash(ctx, h.store.DB(), secrets.HashKey(secret)); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -116,9 +116,9 @@ func (h *Keys) MayMakeServiceKey(actor policy.Principal) bool {
 // List returns the keys actor may see: all with user:all, else its own.
 func (h *Keys) List(ctx context.Context, actor policy.Principal) ([]store.APIKey, error) {
 	if h.policy.Can(actor, policy.UserAll) {
-		return h.store.ListKeys(ctx, store.KeyFilter{})
+		return store.ListKeys(ctx, h.store.DB(), store.KeyFilter{})
 	}
-	return h.store.ListKeys(ctx, store.KeyFilter{Owner: actor.Name()})
+	return store.ListKeys(ctx, h.store.DB(), store.KeyFilter{Owner: actor.Name()})
 }
 
 // Revoke revokes a key: the owner's own, or any with user:all.

@@ -56,7 +56,7 @@ func (h *Roles) List(ctx context.Context, actor policy.Principal, name string) (
 	if !h.policy.Can(actor, policy.RoleAll) {
 		f.VisibleTo = actor.Name()
 	}
-	return h.store.ListRoles(ctx, f)
+	return store.ListRoles(ctx, h.store.DB(), f)
 }
 
 // Upsert creates or overwrites a role as actor.

@@ -61,7 +61,7 @@ func (in *UserInput) Validate() error {
 // must exist, and naming someone else needs user:all.
 func (h *Users) List(ctx context.Context, actor policy.Principal, name string) ([]store.User, error) {
 	if name != "" {
-		if _, err := h.store.FindUser(ctx, name); err == store.ErrNotFound {
+		if _, err := store.FindUser(ctx, h.store.DB(), name); err == store.ErrNotFound {
 			return nil, store.Errorf(store.EInvalid, "user: %q not exist", name)
 		} else if err != nil {
 			return nil, err
@@ -69,15 +69,15 @@ func (h *Users) List(ctx context.Context, actor policy.Principal, name string) (
 		if name != actor.Name() && !h.policy.Can(actor, policy.UserAll) {
 			return nil, policy.Denied(actor, policy.UserAll)
 		}
-		return h.store.ListUsers(ctx, store.UserFilter{Username: name})
+		return store.ListUsers(ctx, h.store.DB(), store.UserFilter{Username: name})
 	}
 	switch {
 	case h.policy.Can(actor, policy.UserAll):
-		return h.store.ListUsers(ctx, store.UserFilter{})
+		return store.ListUsers(ctx, h.store.DB(), store.UserFilter{})
 	case h.policy.Can(actor, policy.UserList):
-		return h.store.ListUsers(ctx, store.UserFilter{CreatedByOrSelf: actor.Name()})
+		return store.ListUsers(ctx, h.store.DB(), store.UserFilter{CreatedByOrSelf: actor.Name()})
 	default:
-		return h.store.ListUsers(ctx, store.UserFilter{Self: actor.Name()})
+		return store.ListUsers(ctx, h.store.DB(), store.UserFilter{Self: actor.Name()})
 	}
 }
 
@@ -176,7 +176,7 @@ func (h *Users) holdsAll(actor policy.Principal, perms []string, what string) er
 // SetPassword replaces the password of name: the user itself, or whoever
 // may change that user.
 func (h *Users) SetPassword(ctx context.Context, actor policy.Principal, name, password string) error {
-	target, err := h.store.FindUser(ctx, name)
+	target, err := store.FindUser(ctx, h.store.DB(), name)
 	if err != nil {
 		return err
 	}

@@ -86,8 +86,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		// Nobody else uses this private cluster: a job still marked running
 		// belonged to an easel that was killed; run it again now rather than
 		// after River's rescue delay.
-		if _, err := a.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`); err != nil {
-			return nil, fmt.Errorf("requeue interrupted jobs: %w", err)
+		if err := jobs.RequeueRunning(ctx, a.Store); err != nil {
+			return nil, err
 		}
 	}
 	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {

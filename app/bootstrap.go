@@ -13,7 +13,7 @@ import (
 // bootstrap seeds a database with no users (actions.SeedDirectory) and
 // prints the administrator's generated password once.
 func bootstrap(ctx context.Context, s *store.Store, cfg Config, out io.Writer) error {
-	n, err := s.CountUsers(ctx)
+	n, err := store.CountUsers(ctx, s.DB())
 	if err != nil || n > 0 {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"easel/gpu"
 	"easel/gpu/webui"
+	"easel/store"
 )
 
 // openGPU builds the registry of the GPU backends the configuration names
@@ -25,7 +26,7 @@ func (a *App) openGPU(ctx context.Context) (*gpu.Registry, error) {
 	}
 	b := webui.New(pools, &http.Client{}, a.Log)
 	reg.AddPools(b, b.Pools())
-	endpoints, err := a.Store.AllEndpoints(ctx)
+	endpoints, err := store.AllEndpoints(ctx, a.Store.DB())
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (h *Checkpoints) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	roles, err := h.store.ListRoles(ctx, store.RoleFilter{})
+	roles, err := store.ListRoles(ctx, h.store.DB(), store.RoleFilter{})
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (h *Checkpoints) ShareForm(c echo.Context) error {
 }
 
 func (h *Checkpoints) shareForm(c echo.Context, r *views.ModelRow, msg string) error {
-	roles, err := h.store.ListRoles(c.Request().Context(), store.RoleFilter{})
+	roles, err := store.ListRoles(c.Request().Context(), h.store.DB(), store.RoleFilter{})
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (h *Dashboard) Page(c echo.Context) error {
 		}
 	}
 	if p.Can.AllUsers {
-		if p.Audit, err = h.store.RecentAudit(ctx, 10); err != nil {
+		if p.Audit, err = store.RecentAudit(ctx, h.store.DB(), 10); err != nil {
 			return err
 		}
 	}

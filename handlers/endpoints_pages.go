@@ -44,7 +44,7 @@ func (h *Endpoints) row(who policy.Principal, v *store.Viewer, e store.Endpoint)
 }
 
 func (h *Endpoints) form(c echo.Context, f views.EndpointForm) (views.EndpointForm, error) {
-	roles, err := h.store.ListRoles(c.Request().Context(), store.RoleFilter{})
+	roles, err := store.ListRoles(c.Request().Context(), h.store.DB(), store.RoleFilter{})
 	if err != nil {
 		return f, err
 	}
@@ -82,7 +82,7 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	history, err := h.store.AuditOf(ctx, e.Name, 20)
+	history, err := store.AuditOf(ctx, h.store.DB(), e.Name, 20)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 		if !h.policy.Can(actor(c), policy.InferenceAll) {
 			f.Owner = actor(c).Name()
 		}
-		err = h.store.ListInferences(ctx, f, func(j store.Inference) error {
+		err = store.ListInferences(ctx, h.store.DB(), f, func(j store.Inference) error {
 			p.Jobs = append(p.Jobs, j)
 			return nil
 		})

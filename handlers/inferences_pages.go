@@ -71,7 +71,7 @@ func (h *Inferences) GalleryPage(c echo.Context) error {
 // galleryChoices fills the filter's users, endpoints and models.
 func (h *Inferences) galleryChoices(ctx context.Context, c echo.Context, p *views.GalleryPage) error {
 	if p.CanAll {
-		users, err := h.store.ListUsers(ctx, store.UserFilter{})
+		users, err := store.ListUsers(ctx, h.store.DB(), store.UserFilter{})
 		if err != nil {
 			return err
 		}
@@ -94,13 +94,13 @@ func (h *Inferences) galleryChoices(ctx context.Context, c echo.Context, p *view
 func (h *Inferences) activeModels(ctx context.Context, c echo.Context) ([]string, error) {
 	var viewer *store.Viewer
 	if who := actor(c); !h.policy.Can(who, policy.UserAll) {
-		u, err := h.store.FindUser(ctx, who.Username)
+		u, err := store.FindUser(ctx, h.store.DB(), who.Username)
 		if err != nil {
 			return nil, err
 		}
 		viewer = &store.Viewer{Username: u.Username, Roles: u.Roles}
 	}
-	list, _, err := h.store.ListCheckpoints(ctx, store.CheckpointFilter{Statuses: []string{store.CheckpointActive},
+	list, _, err := store.ListCheckpoints(ctx, h.store.DB(), store.CheckpointFilter{Statuses: []string{store.CheckpointActive},
 		Types: []string{"Stable-diffusion"}, VisibleTo: viewer, Limit: 500})
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (h *Keys) RevokePage(c echo.Context) error {
 	if err := h.Revoke(ctx, actor(c), id); err != nil {
 		return err
 	}
-	k, err := store.FindKey(ctx, h.store.Pool, id)
+	k, err := store.FindKey(ctx, h.store.DB(), id)
 	if err != nil {
 		return err
 	}

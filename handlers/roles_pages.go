@@ -48,7 +48,7 @@ func (h *Roles) CreatePage(c echo.Context) error {
 		f.Errors = errs
 		return Render(c, status, views.RoleCreateForm(f))
 	}
-	r, err := store.FindRole(c.Request().Context(), h.store.Pool, in.Name)
+	r, err := store.FindRole(c.Request().Context(), h.store.DB(), in.Name)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (h *Roles) CreatePage(c echo.Context) error {
 // (the API's POST is an upsert; the console's "New role" is not).
 func (h *Roles) createNew(c echo.Context, in actions.RoleInput) error {
 	if in.Name != "" {
-		if _, err := store.FindRole(c.Request().Context(), h.store.Pool, in.Name); err == nil {
+		if _, err := store.FindRole(c.Request().Context(), h.store.DB(), in.Name); err == nil {
 			return store.FieldError("role_name", "A role called %q exists already; edit it in the table below.", in.Name)
 		}
 	}
@@ -109,7 +109,7 @@ func (h *Roles) UpdatePage(c echo.Context) error {
 		f.Editing, f.Errors = true, errs
 		return Render(c, status, views.RoleEditRow(f))
 	}
-	r, err = store.FindRole(c.Request().Context(), h.store.Pool, r.Name)
+	r, err = store.FindRole(c.Request().Context(), h.store.DB(), r.Name)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (h *Users) CreateAPI(c echo.Context) error {
 	if err := h.Bootstrap(ctx, actor(c), in); err != nil {
 		return err
 	}
-	roles, err := h.store.ListRoles(ctx, store.RoleFilter{})
+	roles, err := store.ListRoles(ctx, h.store.DB(), store.RoleFilter{})
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (h *Users) Page(c echo.Context) error {
 // form builds the user form with the roles the actor may assign.
 func (h *Users) form(c echo.Context, username string, roles []string) (views.UserForm, error) {
 	who := actor(c)
-	all, err := h.store.ListRoles(c.Request().Context(), store.RoleFilter{})
+	all, err := store.ListRoles(c.Request().Context(), h.store.DB(), store.RoleFilter{})
 	if err != nil {
 		return views.UserForm{}, err
 	}
@@ -62,7 +62,7 @@ func (h *Users) CreatePage(c echo.Context) error {
 		f.Errors = errs
 		return Render(c, status, views.UserCreateForm(f))
 	}
-	u, err := h.store.FindUser(ctx, in.Username)
+	u, err := store.FindUser(ctx, h.store.DB(), in.Username)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (h *Users) UpdatePage(c echo.Context) error {
 		f.Editing, f.Errors = true, errs
 		return Render(c, status, views.UserEditRow(f))
 	}
-	u, err = h.store.FindUser(ctx, u.Username)
+	u, err = store.FindUser(ctx, h.store.DB(), u.Username)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 // after the upload TTL, removes what they stored, then the rows. Objects go
 // first, so a failure leaves a row to retry, never an orphaned upload.
 func CleanAbandonedUploads(ctx context.Context, d Deps) error {
-	old, err := d.Store.AbandonedUploads(ctx, d.Store.Now().Add(-d.Cfg.UploadTTL))
+	old, err := store.AbandonedUploads(ctx, d.Store.DB(), d.Store.Now().Add(-d.Cfg.UploadTTL))
 	if err != nil {
 		return err
 	}

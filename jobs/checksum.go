@@ -33,7 +33,7 @@ type checksumWorker struct {
 
 func (w *checksumWorker) Work(ctx context.Context, job *river.Job[ChecksumArgs]) error {
 	// The row names the file: read it now, since a rename may have moved it.
-	c, err := store.FindCheckpoint(ctx, w.d.Store.Pool, job.Args.CheckpointID)
+	c, err := store.FindCheckpoint(ctx, w.d.Store.DB(), job.Args.CheckpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted meanwhile
 	}
@@ -48,7 +48,7 @@ func (w *checksumWorker) Work(ctx context.Context, job *river.Job[ChecksumArgs])
 	if err != nil {
 		return fmt.Errorf("checksum %s: %w", key, err)
 	}
-	err = store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{SHA256: &sum}, w.d.Store.Now())
+	err = store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{SHA256: &sum}, w.d.Store.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"easel/store"
+
 	"github.com/riverqueue/river"
 )
 
@@ -87,5 +89,5 @@ type expiredSessionsWorker struct {
 }
 
 func (w *expiredSessionsWorker) Work(ctx context.Context, _ *river.Job[ExpiredSessionsArgs]) error {
-	return w.d.Store.DeleteExpiredSessions(ctx)
+	return store.DeleteExpiredSessions(ctx, w.d.Store.DB(), w.d.Store.Now())
 }

@@ -35,7 +35,7 @@ type deployWorker struct {
 }
 
 func (w *deployWorker) Work(ctx context.Context, job *river.Job[DeployArgs]) error {
-	e, err := store.FindEndpoint(ctx, w.d.Store.Pool, job.Args.EndpointID)
+	e, err := store.FindEndpoint(ctx, w.d.Store.DB(), job.Args.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted before it was deployed
 	}
@@ -60,7 +60,7 @@ func (w *deployWorker) Work(ctx context.Context, job *river.Job[DeployArgs]) err
 
 func (w *deployWorker) failEndpoint(ctx context.Context, e store.Endpoint, cause error) error {
 	w.d.Log.Warn("endpoint deploy failed", "endpoint", e.Name, "error", cause)
-	err := store.UpdateEndpointState(ctx, w.d.Store.Pool, e.ID, store.EndpointState{Status: gpu.Failed, Error: cause.Error()})
+	err := store.UpdateEndpointState(ctx, w.d.Store.DB(), e.ID, store.EndpointState{Status: gpu.Failed, Error: cause.Error()})
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 // Creating → InService | Failed, endpoints that disappeared or became
 // unhealthy, and autoscaling once an endpoint first serves.
 func Reconcile(ctx context.Context, d Deps) error {
-	all, err := d.Store.AllEndpoints(ctx)
+	all, err := store.AllEndpoints(ctx, d.Store.DB())
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func reconcileOne(ctx context.Context, d Deps, e store.Endpoint) error {
 		now := d.Store.Now()
 		next.InServiceAt = &now
 	}
-	if err := store.UpdateEndpointState(ctx, d.Store.Pool, e.ID, next); err != nil {
+	if err := store.UpdateEndpointState(ctx, d.Store.DB(), e.ID, next); err != nil {
 		return err
 	}
 	if next.Status == gpu.InService && e.Autoscaling && !e.AutoscalingRegistered {
@@ -159,7 +159,7 @@ func reconcileOne(ctx context.Context, d Deps, e store.Endpoint) error {
 				return fmt.Errorf("autoscaling of %s: %w", e.Name, err)
 			}
 		}
-		return store.MarkAutoscalingRegistered(ctx, d.Store.Pool, e.ID)
+		return store.MarkAutoscalingRegistered(ctx, d.Store.DB(), e.ID)
 	}
 	return nil
 }

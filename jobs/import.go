@@ -41,7 +41,7 @@ type importWorker struct {
 func (w *importWorker) Timeout(*river.Job[ImportArgs]) time.Duration { return importTimeout }
 
 func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
-	c, err := store.FindCheckpoint(ctx, w.d.Store.Pool, job.Args.CheckpointID)
+	c, err := store.FindCheckpoint(ctx, w.d.Store.DB(), job.Args.CheckpointID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Status != store.CheckpointInitial) {
 		return nil // deleted meanwhile, or finished by an earlier attempt
 	}
@@ -65,7 +65,7 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 
 func (w *importWorker) fail(ctx context.Context, c store.Checkpoint, cause error) error {
 	status, msg := store.CheckpointFailed, importMessage(cause)
-	return store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{Status: &status, Error: &msg}, w.d.Store.Now())
+	return store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{Status: &status, Error: &msg}, w.d.Store.Now())
 }
 
 // download streams the source into the checkpoint's object: never the
@@ -102,7 +102,7 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 	if res.ContentLength >= 0 {
 		total := res.ContentLength
 		zero := int64(0)
-		if err := store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{TotalBytes: &total, ProgressBytes: &zero}, now); err != nil {
+		if err := store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{TotalBytes: &total, ProgressBytes: &zero}, now); err != nil {
 			return err
 		}
 	}
@@ -111,7 +111,7 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 	})}
 	defer body.stall.Stop()
 	result, err := w.d.Blob.Upload(ctx, key, body, w.d.Cfg.PartSize, func(done int64) {
-		_ = store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{ProgressBytes: &done}, w.d.Store.Now())
+		_ = store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{ProgressBytes: &done}, w.d.Store.Now())
 	})
 	switch {
 	case body.exceeded:
@@ -122,7 +122,7 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
 	}
 	active := store.CheckpointActive
-	return store.UpdateCheckpoint(ctx, w.d.Store.Pool, c.ID, store.CheckpointUpdate{Status: &active,
+	return store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{Status: &active,
 		Size: &result.Size, SHA256: &result.SHA256, ProgressBytes: &result.Size, TotalBytes: &result.Size}, w.d.Store.Now())
 }
 

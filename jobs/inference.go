@@ -58,7 +58,7 @@ func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration {
 // Work runs the job unless it is no longer inprogress (done, cancelled),
 // and records the outcome exactly once.
 func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
-	inf, err := store.FindInference(ctx, w.d.Store.Pool, job.Args.InferenceID)
+	inf, err := store.FindInference(ctx, w.d.Store.DB(), job.Args.InferenceID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && inf.Status != store.InferenceInProgress) {
 		return nil
 	}
@@ -73,7 +73,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	now := w.d.Store.Now()
-	if _, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
+	if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
 		return err
 	}
 	res, err := w.invoke(ctx, inf, job.Args.Params)
@@ -98,7 +98,7 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 // invoke runs the inference on its backend: SageMaker async endpoints
 // submit and are polled (the job snoozes meanwhile); others answer inline.
 func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json.RawMessage) (gpu.Result, error) {
-	e, err := store.FindEndpoint(ctx, w.d.Store.Pool, inf.EndpointID)
+	e, err := store.FindEndpoint(ctx, w.d.Store.DB(), inf.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return gpu.Result{}, fmt.Errorf("endpoint %s was deleted while the job waited", inf.EndpointName)
 	}
@@ -126,7 +126,7 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json
 			return gpu.Result{}, err
 		}
 		raw, _ := json.Marshal(h)
-		if _, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{AsyncHandle: raw}); err != nil {
+		if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{AsyncHandle: raw}); err != nil {
 			return gpu.Result{}, gpu.TransientError{Err: err}
 		}
 	} else if err := json.Unmarshal(inf.AsyncHandle, &h); err != nil {
@@ -175,7 +175,7 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 		return gpu.TransientError{Err: err}
 	}
 	succeed, now, raw := store.InferenceSucceeded, w.d.Store.Now(), ""
-	ok, err := store.UpdateInference(ctx, w.d.Store.Pool, inf.ID, store.InferenceUpdate{Status: &succeed,
+	ok, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{Status: &succeed,
 		ImageNames: names, CompleteTime: &now, SageMakerRaw: &raw, OnlyIf: store.InferenceInProgress})
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func (w *runWorker) putAll(ctx context.Context, objects map[string][]byte) error
 // fail marks the job failed with the backend's error text.
 func (w *runWorker) fail(ctx context.Context, inf store.Inference, cause error) error {
 	failed, now, raw := store.InferenceFailed, w.d.Store.Now(), cause.Error()
-	_, err := store.UpdateInference(context.WithoutCancel(ctx), w.d.Store.Pool, inf.ID, store.InferenceUpdate{
+	_, err := store.UpdateInference(context.WithoutCancel(ctx), w.d.Store.DB(), inf.ID, store.InferenceUpdate{
 		Status: &failed, SageMakerRaw: &raw, CompleteTime: &now, OnlyIf: store.InferenceInProgress})
 	if err != nil {
 		return err

@@ -7,14 +7,14 @@ import (
 
 	"github.com/casbin/casbin/v2/model"
 	"github.com/casbin/casbin/v2/persist"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 
 	"easel/store"
 )
 
 // Adapter keeps casbin rules in the casbin_rule table through pgx.
 type Adapter struct {
-	pool *pgxpool.Pool
+	store *store.Store
 }
 
 var (
@@ -22,12 +22,12 @@ var (
 	_ persist.BatchAdapter = (*Adapter)(nil)
 )
 
-// NewAdapter returns an adapter on pool.
-func NewAdapter(pool *pgxpool.Pool) *Adapter { return &Adapter{pool: pool} }
+// NewAdapter returns an adapter on s.
+func NewAdapter(s *store.Store) *Adapter { return &Adapter{store: s} }
 
 // LoadPolicy reads every rule into m.
 func (a *Adapter) LoadPolicy(m model.Model) error {
-	rows, err := a.pool.Query(context.Background(),
+	rows, err := a.store.DB().Query(context.Background(),
 		`SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("load casbin rules: %w", err)
@@ -52,29 +52,26 @@ func (a *Adapter) LoadPolicy(m model.Model) error {
 // SavePolicy replaces every stored rule with those of m.
 func (a *Adapter) SavePolicy(m model.Model) error {
 	ctx := context.Background()
-	tx, err := a.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `DELETE FROM casbin_rule`); err != nil {
-		return err
-	}
-	for _, sec := range []string{"p", "g"} {
-		for ptype, ast := range m[sec] {
-			for _, rule := range ast.Policy {
-				if err := insertRule(ctx, tx, ptype, rule); err != nil {
-					return err
+	return a.store.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM casbin_rule`); err != nil {
+			return err
+		}
+		for _, sec := range []string{"p", "g"} {
+			for ptype, ast := range m[sec] {
+				for _, rule := range ast.Policy {
+					if err := insertRule(ctx, tx, ptype, rule); err != nil {
+						return err
+					}
 				}
 			}
 		}
-	}
-	return tx.Commit(ctx)
+		return nil
+	})
 }
 
 // AddPolicy stores one rule.
 func (a *Adapter) AddPolicy(_ string, ptype string, rule []string) error {
-	return insertRule(context.Background(), a.pool, ptype, rule)
+	return insertRule(context.Background(), a.store.DB(), ptype, rule)
 }
 
 // AddPolicies stores several rules.
@@ -90,7 +87,7 @@ func (a *Adapter) AddPolicies(sec string, ptype string, rules [][]string) error 
 // RemovePolicy deletes one rule.
 func (a *Adapter) RemovePolicy(_ string, ptype string, rule []string) error {
 	v := pad(rule)
-	_, err := a.pool.Exec(context.Background(), `
+	_, err := a.store.DB().Exec(context.Background(), `
 		DELETE FROM casbin_rule WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4
 		AND v3 = $5 AND v4 = $6 AND v5 = $7`, ptype, v[0], v[1], v[2], v[3], v[4], v[5])
 	return err
@@ -118,7 +115,7 @@ func (a *Adapter) RemoveFilteredPolicy(_ string, ptype string, fieldIndex int, f
 		args = append(args, val)
 		where = append(where, fmt.Sprintf("v%d = $%d", fieldIndex+i, len(args)))
 	}
-	_, err := a.pool.Exec(context.Background(),
+	_, err := a.store.DB().Exec(context.Background(),
 		`DELETE FROM casbin_rule WHERE `+strings.Join(where, " AND "), args...)
 	return err
 }

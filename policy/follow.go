@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 )
@@ -27,24 +26,5 @@ func (p *Policy) Follow(ctx context.Context, log *slog.Logger) {
 }
 
 func (p *Policy) listen(ctx context.Context) error {
-	pooled, err := p.store.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	conn := pooled.Hijack()
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `LISTEN `+changesChannel); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	if err := p.Reload(ctx); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		if err := p.Reload(ctx); err != nil {
-			return err
-		}
-	}
+	return p.store.Listen(ctx, changesChannel, func() error { return p.Reload(ctx) })
 }

@@ -41,7 +41,7 @@ type snapshot struct {
 
 // New loads the snapshot from s.
 func New(ctx context.Context, s *store.Store) (*Policy, error) {
-	p := &Policy{store: s, adapter: NewAdapter(s.Pool)}
+	p := &Policy{store: s, adapter: NewAdapter(s)}
 	if err := p.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -68,11 +68,11 @@ func (p *Policy) Reload(ctx context.Context) error {
 	if err := e.LoadPolicy(); err != nil {
 		return fmt.Errorf("casbin load: %w", err)
 	}
-	keys, err := p.store.LiveKeys(ctx)
+	keys, err := store.LiveKeys(ctx, p.store.DB())
 	if err != nil {
 		return err
 	}
-	names, err := p.store.UserNames(ctx)
+	names, err := store.UserNames(ctx, p.store.DB())
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func TestCanFollowsRolesInTheDatabase(t *testing.T) {
 func TestAdapterRoundTrip(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
-	a := policy.NewAdapter(pool)
+	a := policy.NewAdapter(store.New(pool))
 	if err := a.AddPolicies("p", "p", [][]string{{"r:x", "user:list"}, {"r:x", "role:list"}}); err != nil {
 		t.Fatal(err)
 	}

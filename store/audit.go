@@ -25,8 +25,8 @@ func Audit(ctx context.Context, db DBTX, actor, action, target, detail string) e
 }
 
 // RecentAudit returns the newest audit entries, at most limit.
-func (s *Store) RecentAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
-	rows, err := s.Pool.Query(ctx,
+func RecentAudit(ctx context.Context, db DBTX, limit int) ([]AuditEntry, error) {
+	rows, err := db.Query(ctx,
 		`SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, translate("recent audit", err)
@@ -44,8 +44,8 @@ func (s *Store) RecentAudit(ctx context.Context, limit int) ([]AuditEntry, error
 }
 
 // AuditOf returns the newest audit entries about target, at most limit.
-func (s *Store) AuditOf(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
-	rows, err := s.Pool.Query(ctx,
+func AuditOf(ctx context.Context, db DBTX, target string, limit int) ([]AuditEntry, error) {
+	rows, err := db.Query(ctx,
 		`SELECT at, actor, action, target, detail FROM audit_log WHERE target = $1 ORDER BY id DESC LIMIT $2`, target, limit)
 	if err != nil {
 		return nil, translate("audit of", err)

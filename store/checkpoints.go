@@ -109,17 +109,17 @@ func nonNil(xs []string) []string {
 
 // ListCheckpoints returns one page of the checkpoints matching f, newest
 // first, and the total number matching.
-func (s *Store) ListCheckpoints(ctx context.Context, f CheckpointFilter) ([]Checkpoint, int, error) {
+func ListCheckpoints(ctx context.Context, db DBTX, f CheckpointFilter) ([]Checkpoint, int, error) {
 	args := checkpointArgs(f)
 	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM checkpoints c `+checkpointWhere, args...).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM checkpoints c `+checkpointWhere, args...).Scan(&total); err != nil {
 		return nil, 0, translate("count checkpoints", err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c `+checkpointWhere+`
+	rows, err := db.Query(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c `+checkpointWhere+`
 		ORDER BY c.created_at DESC, c.id DESC LIMIT $8 OFFSET $9`, append(args, limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, translate("list checkpoints", err)
@@ -271,8 +271,8 @@ func DeleteCheckpoints(ctx context.Context, db DBTX, ids []uuid.UUID) ([]Checkpo
 
 // AbandonedUploads returns Initial checkpoints with open uploads created
 // before cutoff.
-func (s *Store) AbandonedUploads(ctx context.Context, cutoff time.Time) ([]Checkpoint, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c
+func AbandonedUploads(ctx context.Context, db DBTX, cutoff time.Time) ([]Checkpoint, error) {
+	rows, err := db.Query(ctx, `SELECT `+checkpointColumns+` FROM checkpoints c
 		WHERE c.status = 'Initial' AND c.source_url = '' AND c.created_at < $1`, cutoff)
 	if err != nil {
 		return nil, translate("abandoned uploads", err)

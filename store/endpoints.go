@@ -66,12 +66,12 @@ func collectEndpoints(rows pgx.Rows) ([]Endpoint, error) {
 }
 
 // ListEndpoints returns the endpoints matching f, newest first.
-func (s *Store) ListEndpoints(ctx context.Context, f EndpointFilter) ([]Endpoint, error) {
+func ListEndpoints(ctx context.Context, db DBTX, f EndpointFilter) ([]Endpoint, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT `+endpointColumns+` FROM endpoints e
 		WHERE `+visibleTo("e.roles")+`
 		  AND ($4::uuid IS NULL OR (e.start_time, e.id) <
@@ -173,6 +173,6 @@ func DeleteEndpoints(ctx context.Context, db DBTX, names []string) ([]Endpoint, 
 }
 
 // AllEndpoints returns every endpoint (for the reconciler and start-up).
-func (s *Store) AllEndpoints(ctx context.Context) ([]Endpoint, error) {
-	return s.ListEndpoints(ctx, EndpointFilter{})
+func AllEndpoints(ctx context.Context, db DBTX) ([]Endpoint, error) {
+	return ListEndpoints(ctx, db, EndpointFilter{})
 }

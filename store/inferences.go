@@ -101,12 +101,12 @@ type InferenceFilter struct {
 
 // ListInferences calls fn for each job matching f, newest first, without
 // holding them all in memory.
-func (s *Store) ListInferences(ctx context.Context, f InferenceFilter, fn func(Inference) error) error {
+func ListInferences(ctx context.Context, db DBTX, f InferenceFilter, fn func(Inference) error) error {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := s.Pool.Query(ctx, `
+	rows, err := db.Query(ctx, `
 		SELECT `+inferenceColumns+` FROM inferences i
 		WHERE ($1 = '' OR i.owner = $1)
 		  AND ($2 = '' OR i.status = $2)

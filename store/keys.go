@@ -55,8 +55,8 @@ func CreateKey(ctx context.Context, db DBTX, k APIKey, hash []byte) error {
 
 // FindKeyByHash returns the live (not revoked) key with this secret hash, or
 // ErrNotFound.
-func (s *Store) FindKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
-	k, err := scanKey(s.Pool.QueryRow(ctx,
+func FindKeyByHash(ctx context.Context, db DBTX, hash []byte) (APIKey, error) {
+	k, err := scanKey(db.QueryRow(ctx,
 		`SELECT `+keyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hash))
 	return k, translate("find key", err)
 }
@@ -68,8 +68,8 @@ func FindKey(ctx context.Context, db DBTX, id uuid.UUID) (APIKey, error) {
 }
 
 // ListKeys returns keys matching f, newest first.
-func (s *Store) ListKeys(ctx context.Context, f KeyFilter) ([]APIKey, error) {
-	rows, err := s.Pool.Query(ctx, `
+func ListKeys(ctx context.Context, db DBTX, f KeyFilter) ([]APIKey, error) {
+	rows, err := db.Query(ctx, `
 		SELECT `+keyColumns+` FROM api_keys
 		WHERE ($1 = '' OR username = $1)
 		ORDER BY created_at DESC, id`, f.Owner)
@@ -99,8 +99,8 @@ func RevokeKey(ctx context.Context, db DBTX, id uuid.UUID, now time.Time) error 
 }
 
 // LiveKeys returns every key that is not revoked, keyed by its secret's hash.
-func (s *Store) LiveKeys(ctx context.Context) (map[string]APIKey, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT hash, `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL`)
+func LiveKeys(ctx context.Context, db DBTX) (map[string]APIKey, error) {
+	rows, err := db.Query(ctx, `SELECT hash, `+keyColumns+` FROM api_keys WHERE revoked_at IS NULL`)
 	if err != nil {
 		return nil, translate("live keys", err)
 	}

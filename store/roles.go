@@ -33,8 +33,8 @@ func scanRole(row interface{ Scan(...any) error }) (Role, error) {
 }
 
 // ListRoles returns the roles matching f, ordered by name (byte order, as ESD).
-func (s *Store) ListRoles(ctx context.Context, f RoleFilter) ([]Role, error) {
-	rows, err := s.Pool.Query(ctx, `
+func ListRoles(ctx context.Context, db DBTX, f RoleFilter) ([]Role, error) {
+	rows, err := db.Query(ctx, `
 		SELECT `+roleColumns+` FROM roles r
 		WHERE ($1 = '' OR r.name = $1)
 		  AND ($2 = '' OR r.creator = $2

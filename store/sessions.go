@@ -15,12 +15,12 @@ type SessionRecord struct {
 }
 
 // FindSession returns a session that has not expired, or ErrNotFound.
-func (s *Store) FindSession(ctx context.Context, id string) (SessionRecord, error) {
+func FindSession(ctx context.Context, db DBTX, id string, now time.Time) (SessionRecord, error) {
 	var r SessionRecord
 	var user *string
-	err := s.Pool.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		SELECT id, username, data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2`,
-		id, s.Now()).Scan(&r.ID, &user, &r.Data, &r.ExpiresAt)
+		id, now).Scan(&r.ID, &user, &r.Data, &r.ExpiresAt)
 	if user != nil {
 		r.Username = *user
 	}
@@ -28,12 +28,12 @@ func (s *Store) FindSession(ctx context.Context, id string) (SessionRecord, erro
 }
 
 // SaveSession creates or replaces a session.
-func (s *Store) SaveSession(ctx context.Context, r SessionRecord) error {
+func SaveSession(ctx context.Context, db DBTX, r SessionRecord) error {
 	var user *string
 	if r.Username != "" {
 		user = &r.Username
 	}
-	_, err := s.Pool.Exec(ctx, `
+	_, err := db.Exec(ctx, `
 		INSERT INTO sessions (id, username, data, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET username = $2, data = $3, expires_at = $4`,
 		r.ID, user, r.Data, r.ExpiresAt)
@@ -41,14 +41,14 @@ func (s *Store) SaveSession(ctx context.Context, r SessionRecord) error {
 }
 
 // DeleteSession removes a session; a missing one is not an error.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
+func DeleteSession(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
 	return translate("delete session", err)
 }
 
 // DeleteExpiredSessions removes sessions past their expiry.
-func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
-	_, err := s.Pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, s.Now())
+func DeleteExpiredSessions(ctx context.Context, db DBTX, now time.Time) error {
+	_, err := db.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now)
 	return translate("delete expired sessions", err)
 }
 

@@ -3,6 +3,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,23 +19,50 @@ type DBTX interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Store is the Postgres-backed data layer.
+// Store is the Postgres-backed data layer: the functions of this package
+// take a DBTX (DB, or the transaction of InTx), so they compose inside one
+// transaction; Store itself only hands out connections and the clock.
 type Store struct {
-	Pool *pgxpool.Pool
+	pool *pgxpool.Pool
 	Now  func() time.Time
 }
 
 // New returns a Store on pool using the wall clock.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{Pool: pool, Now: time.Now}
+	return &Store{pool: pool, Now: time.Now}
 }
+
+// DB returns the pool as a DBTX, for work outside a transaction.
+func (s *Store) DB() DBTX { return s.pool }
 
 // InTx runs fn in one transaction, committed when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.Pool, fn)
+	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.Pool.Ping(ctx)
+	return s.pool.Ping(ctx)
+}
+
+// Listen calls onNotify after LISTENing on channel and again on every
+// notification, until ctx ends or the connection or onNotify fails.
+func (s *Store) Listen(ctx context.Context, channel string, onNotify func() error) error {
+	pooled, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	for {
+		if err := onNotify(); err != nil {
+			return err
+		}
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+	}
 }

@@ -50,7 +50,7 @@ func TestUsersAndRoles(t *testing.T) {
 		}
 		return nil
 	})
-	u, err := s.FindUser(ctx, "zed")
+	u, err := store.FindUser(ctx, s.DB(), "zed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestUsersAndRoles(t *testing.T) {
 	mustTx(t, s, func(tx pgx.Tx) error {
 		return store.UpsertUser(ctx, tx, store.UserUpsert{Username: "zed", Creator: "root", Roles: []string{"a"}}, now)
 	})
-	if u, _ = s.FindUser(ctx, "zed"); u.PasswordHash != "h1" || !cmp.Equal(u.Roles, []string{"a"}) {
+	if u, _ = store.FindUser(ctx, s.DB(), "zed"); u.PasswordHash != "h1" || !cmp.Equal(u.Roles, []string{"a"}) {
 		t.Errorf("after overwrite hash %q roles %v, want h1 [a]", u.PasswordHash, u.Roles)
 	}
 
@@ -84,7 +84,7 @@ func TestUsersAndRoles(t *testing.T) {
 		{store.UserFilter{Self: "zed"}, []string{"zed"}},
 		{store.UserFilter{Username: "nobody"}, nil},
 	} {
-		users, err := s.ListUsers(ctx, tc.f)
+		users, err := store.ListUsers(ctx, s.DB(), tc.f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,11 +106,11 @@ func TestUsersAndRoles(t *testing.T) {
 		t.Errorf("MissingRoles = %v, want [x y]", missing)
 	}
 
-	roles, err := s.ListRoles(ctx, store.RoleFilter{VisibleTo: "amy"})
+	roles, err := store.ListRoles(ctx, s.DB(), store.RoleFilter{VisibleTo: "amy"})
 	if err != nil || len(roles) != 0 {
 		t.Errorf("roles visible to amy = %v, %v; want none", roles, err)
 	}
-	roles, _ = s.ListRoles(ctx, store.RoleFilter{VisibleTo: "zed"})
+	roles, _ = store.ListRoles(ctx, s.DB(), store.RoleFilter{VisibleTo: "zed"})
 	if len(roles) != 1 || roles[0].Name != "a" {
 		t.Errorf("roles visible to zed = %v, want [a]", roles)
 	}
@@ -122,10 +122,10 @@ func TestUsersAndRoles(t *testing.T) {
 		}
 		return err
 	})
-	if u, _ = s.FindUser(ctx, "zed"); len(u.Roles) != 0 {
+	if u, _ = store.FindUser(ctx, s.DB(), "zed"); len(u.Roles) != 0 {
 		t.Errorf("zed's roles after deleting a = %v", u.Roles)
 	}
-	if _, err := s.FindUser(ctx, "ghost"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.FindUser(ctx, s.DB(), "ghost"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FindUser(ghost) error = %v, want ErrNotFound", err)
 	}
 }
@@ -143,31 +143,31 @@ func TestKeysAndSessions(t *testing.T) {
 		}
 		return store.CreateKey(ctx, tx, k, []byte("hash-1"))
 	})
-	got, err := s.FindKeyByHash(ctx, []byte("hash-1"))
+	got, err := store.FindKeyByHash(ctx, s.DB(), []byte("hash-1"))
 	if err != nil || got.ID != k.ID || got.Username != "kim" || got.Service {
 		t.Fatalf("FindKeyByHash = %+v, %v", got, err)
 	}
 	mustTx(t, s, func(tx pgx.Tx) error { return store.RevokeKey(ctx, tx, k.ID, now) })
-	if _, err := s.FindKeyByHash(ctx, []byte("hash-1")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.FindKeyByHash(ctx, s.DB(), []byte("hash-1")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revoked key still found: %v", err)
 	}
-	if err := s.SaveSession(ctx, store.SessionRecord{ID: "s1", Username: "kim", Data: []byte("{}"), ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if err := store.SaveSession(ctx, s.DB(), store.SessionRecord{ID: "s1", Username: "kim", Data: []byte("{}"), ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FindSession(ctx, "s1"); err != nil {
+	if _, err := store.FindSession(ctx, s.DB(), "s1", s.Now()); err != nil {
 		t.Errorf("live session: %v", err)
 	}
 	now = now.Add(2 * time.Hour)
-	if _, err := s.FindSession(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.FindSession(ctx, s.DB(), "s1", s.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expired session found: %v", err)
 	}
 	// Deleting the user ends its keys and sessions.
 	now = now.Add(-2 * time.Hour)
 	mustTx(t, s, func(tx pgx.Tx) error { _, err := store.DeleteUsers(ctx, tx, []string{"kim"}); return err })
-	if _, err := s.FindSession(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.FindSession(ctx, s.DB(), "s1", s.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("session of a deleted user found: %v", err)
 	}
-	if keys, _ := s.ListKeys(ctx, store.KeyFilter{}); len(keys) != 0 {
+	if keys, _ := store.ListKeys(ctx, s.DB(), store.KeyFilter{}); len(keys) != 0 {
 		t.Errorf("keys of a deleted user remain: %v", keys)
 	}
 }

@@ -54,7 +54,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 
 // ListUsers returns the users matching f ordered by username (byte order),
 // without their password hashes.
-func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
+func ListUsers(ctx context.Context, db DBTX, f UserFilter) ([]User, error) {
 	// Only the filters in use become SQL: a statement without "$1 = ''"
 	// alternatives gets a cached generic plan instead of being planned on
 	// every call (the planning cost more than running it; bench/api).
@@ -73,7 +73,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 	if len(where) > 0 {
 		sql += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	rows, err := s.Pool.Query(ctx, sql+` ORDER BY u.username COLLATE "C"`, args...)
+	rows, err := db.Query(ctx, sql+` ORDER BY u.username COLLATE "C"`, args...)
 	if err != nil {
 		return nil, translate("list users", err)
 	}
@@ -93,11 +93,6 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
 func FindUser(ctx context.Context, db DBTX, name string) (User, error) {
 	u, err := scanUser(db.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.username = $1`, name))
 	return u, translate("find user", err)
-}
-
-// FindUser returns the user called name, or ErrNotFound.
-func (s *Store) FindUser(ctx context.Context, name string) (User, error) {
-	return FindUser(ctx, s.Pool, name)
 }
 
 // UpsertUser creates or overwrites a user.
@@ -161,15 +156,15 @@ func LockUsers(ctx context.Context, db DBTX) error {
 }
 
 // CountUsers returns the number of users.
-func (s *Store) CountUsers(ctx context.Context) (int, error) {
+func CountUsers(ctx context.Context, db DBTX) (int, error) {
 	var n int
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	err := db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, translate("count users", err)
 }
 
 // UserNames returns every user name.
-func (s *Store) UserNames(ctx context.Context) ([]string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT username FROM users`)
+func UserNames(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT username FROM users`)
 	if err != nil {
 		return nil, translate("user names", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"easel/internal/testenv"
+	"easel/store"
 )
 
 func TestPingRootAndDocument(t *testing.T) {
@@ -64,7 +65,7 @@ func TestRevokedKeyIsRefused(t *testing.T) {
 	s := testenv.NewServer(t)
 	key := s.UserKey(t, "admin")
 	s.MustCall(t, 200, "GET", "/ping", testenv.Key(key), nil)
-	keys, err := s.App.Store.ListKeys(t.Context(), storeKeysOf("admin"))
+	keys, err := store.ListKeys(t.Context(), s.App.Store.DB(), storeKeysOf("admin"))
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("keys of admin: %v %v", keys, err)
 	}

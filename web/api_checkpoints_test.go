@@ -111,7 +111,7 @@ func TestCheckpointUploadThroughPresignedParts(t *testing.T) {
 	// second one is refused; a mark older than the stale bound is taken over.
 	mark := func(ago time.Duration) {
 		t.Helper()
-		if _, err := s.App.Store.Pool.Exec(t.Context(), `UPDATE checkpoints SET completing_since = $2 WHERE id = $1`, id, time.Now().Add(-ago)); err != nil {
+		if _, err := s.App.Store.DB().Exec(t.Context(), `UPDATE checkpoints SET completing_since = $2 WHERE id = $1`, id, time.Now().Add(-ago)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestCheckpointUploadThroughPresignedParts(t *testing.T) {
 	want := fmt.Sprintf("%x", sha256.Sum256(whole))
 	waitFor(t, "the SHA-256 of the upload", func() bool { return checkpointsOf(t, s, admin, "")[0]["sha256"] == want })
 	var marked bool
-	if err := s.App.Store.Pool.QueryRow(t.Context(), `SELECT completing_since IS NOT NULL FROM checkpoints WHERE id = $1`, id).Scan(&marked); err != nil || marked {
+	if err := s.App.Store.DB().QueryRow(t.Context(), `SELECT completing_since IS NOT NULL FROM checkpoints WHERE id = $1`, id).Scan(&marked); err != nil || marked {
 		t.Errorf("completion mark left behind: %v %v", marked, err)
 	}
 

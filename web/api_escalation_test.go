@@ -27,7 +27,7 @@ func rolesOf(t *testing.T, s *testenv.Server, name string) []string {
 
 func passwordHash(t *testing.T, s *testenv.Server, name string) string {
 	t.Helper()
-	u, err := s.App.Store.FindUser(context.Background(), name)
+	u, err := store.FindUser(context.Background(), s.App.Store.DB(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestKeysLendNoMorePowerThanTheirMaker(t *testing.T) {
 			t.Errorf("%s: allowed, want %s", tc.name, tc.want)
 		}
 	}
-	live, err := s.App.Store.ListKeys(ctx, store.KeyFilter{})
+	live, err := store.ListKeys(ctx, s.App.Store.DB(), store.KeyFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestInferenceCannotUseAnInvisibleModel(t *testing.T) {
 		t.Errorf("message leaks an id: %q", hidden)
 	}
 	// Shared with bo's role, the same model works.
-	if _, err := s.App.Store.Pool.Exec(context.Background(), `UPDATE checkpoints SET allowed_roles = '{crew}'`); err != nil {
+	if _, err := s.App.Store.DB().Exec(context.Background(), `UPDATE checkpoints SET allowed_roles = '{crew}'`); err != nil {
 		t.Fatal(err)
 	}
 	s.MustCall(t, 201, "POST", "/inferences", bo, body("base.safetensors"))
@@ -255,7 +255,7 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		return res.StatusCode == http.StatusOK
 	}
 	sessionsOf := func() []string {
-		rows, err := s.App.Store.Pool.Query(context.Background(), `SELECT id FROM sessions WHERE username = 'sam' ORDER BY id`)
+		rows, err := s.App.Store.DB().Query(context.Background(), `SELECT id FROM sessions WHERE username = 'sam' ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}

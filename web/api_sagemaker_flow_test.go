@@ -127,7 +127,7 @@ func TestSageMakerThreeCallFlow(t *testing.T) {
 			if in.InvocationTimeoutSeconds != "3600" || in.InputLocation != "s3://"+bucket+"/async-inputs/"+id+".json" {
 				t.Errorf("InvokeEndpointAsync input %+v, want InvocationTimeoutSeconds 3600", in)
 			}
-			inf, err := store.FindInference(context.Background(), s.App.Store.Pool, uuid.MustParse(id))
+			inf, err := store.FindInference(context.Background(), s.App.Store.DB(), uuid.MustParse(id))
 			var h struct {
 				FailureLocation string `json:"failure_location"`
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"easel/internal/testenv"
+	"easel/store"
 )
 
 func TestUsersLifecycle(t *testing.T) {
@@ -181,7 +182,7 @@ func TestShowPassword(t *testing.T) {
 		}
 	}
 	// The store keeps only the hash and the sealed copy, never plaintext.
-	u, err := s.App.Store.FindUser(t.Context(), "sam")
+	u, err := store.FindUser(t.Context(), s.App.Store.DB(), "sam")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,7 +95,7 @@ func TestCSRFTokenForOlderSessions(t *testing.T) {
 	t.Parallel()
 	s := testenv.NewServer(t)
 	c, _ := signedIn(t, s)
-	if _, err := s.App.Store.Pool.Exec(t.Context(), `UPDATE sessions SET data = convert_to('{"username":"admin"}', 'UTF8')`); err != nil {
+	if _, err := s.App.Store.DB().Exec(t.Context(), `UPDATE sessions SET data = convert_to('{"username":"admin"}', 'UTF8')`); err != nil {
 		t.Fatal(err)
 	}
 	token := pageToken(t, c, s.URL+"/")

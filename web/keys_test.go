@@ -44,7 +44,7 @@ func TestKeysPageShowsIDNotSecret(t *testing.T) {
 	}
 	// The answer shows the secret once, in its box; the new row must not.
 	row := string(created[strings.Index(string(created), `<tr id="key-row-`):])
-	keys, err := s.App.Store.ListKeys(t.Context(), store.KeyFilter{})
+	keys, err := store.ListKeys(t.Context(), s.App.Store.DB(), store.KeyFilter{})
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("ListKeys = %v, %v; want the seeded key and the new one", keys, err)
 	}

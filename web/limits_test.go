@@ -53,7 +53,7 @@ func TestConsoleBodyLimit(t *testing.T) {
 		}
 	}
 	var sessions int
-	if err := s.App.Store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sessions`).Scan(&sessions); err != nil {
+	if err := s.App.Store.DB().QueryRow(t.Context(), `SELECT count(*) FROM sessions`).Scan(&sessions); err != nil {
 		t.Fatal(err)
 	}
 	if sessions != 0 {

@@ -295,7 +295,7 @@ func TestLoginLogoutAndSessionRevocation(t *testing.T) {
 		t.Errorf("API with a session cookie: got %d, want 403", res.StatusCode)
 	}
 	// Sessions live server-side: deleting them signs the browser out.
-	if _, err := s.App.Store.Pool.Exec(t.Context(), `DELETE FROM sessions`); err != nil {
+	if _, err := s.App.Store.DB().Exec(t.Context(), `DELETE FROM sessions`); err != nil {
 		t.Fatal(err)
 	}
 	res, err = c.Get(s.URL + "/users")

@@ -61,7 +61,7 @@ func (s *pgSessions) New(r *http.Request, name string) (*sessions.Session, error
 	if err := securecookie.DecodeMulti(name, cookie.Value, &id, s.codecs...); err != nil {
 		return sess, nil
 	}
-	rec, err := s.store.FindSession(r.Context(), id)
+	rec, err := store.FindSession(r.Context(), s.store.DB(), id, s.store.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return sess, nil
 	}
@@ -83,7 +83,7 @@ func (s *pgSessions) New(r *http.Request, name string) (*sessions.Session, error
 func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
-			if err := s.store.DeleteSession(r.Context(), sess.ID); err != nil {
+			if err := store.DeleteSession(r.Context(), s.store.DB(), sess.ID); err != nil {
 				return err
 			}
 		}
@@ -106,7 +106,7 @@ func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions
 		}
 	}
 	data, _ := json.Marshal(values)
-	err := s.store.SaveSession(r.Context(), store.SessionRecord{
+	err := store.SaveSession(r.Context(), s.store.DB(), store.SessionRecord{
 		ID: sess.ID, Username: values[sessionUser], Data: data,
 		ExpiresAt: s.store.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second),
 	})
@@ -125,7 +125,7 @@ func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions
 func (s *pgSessions) SignIn(c echo.Context, username string) error {
 	old, _ := s.Get(c.Request(), sessionCookie)
 	if old != nil && old.ID != "" {
-		if err := s.store.DeleteSession(c.Request().Context(), old.ID); err != nil {
+		if err := store.DeleteSession(c.Request().Context(), s.store.DB(), old.ID); err != nil {
 			return err
 		}
 	}
