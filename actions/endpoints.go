@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -254,7 +255,7 @@ func (h *Endpoints) Delete(ctx context.Context, actor policy.Principal, names []
 	return h.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, n := range names {
 			e, err := store.FindEndpointByName(ctx, tx, n)
-			if err == store.ErrNotFound {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {

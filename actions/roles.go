@@ -89,7 +89,7 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, policy.RoleAll) {
 			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)
 		}
-		if err != nil && err != store.ErrNotFound {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return saveRole(ctx, tx, actor.Name(), store.Role{Name: in.Name, Creator: actor.Name(), Permissions: perms}, h.store.Now())
@@ -114,7 +114,7 @@ func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []stri
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, n := range names {
 			r, err := store.FindRole(ctx, tx, n)
-			if err == store.ErrNotFound {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {

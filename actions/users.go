@@ -61,7 +61,7 @@ func (in *UserInput) Validate() error {
 // must exist, and naming someone else needs user:all.
 func (h *Users) List(ctx context.Context, actor policy.Principal, name string) ([]store.User, error) {
 	if name != "" {
-		if _, err := store.FindUser(ctx, h.store.DB(), name); err == store.ErrNotFound {
+		if _, err := store.FindUser(ctx, h.store.DB(), name); errors.Is(err, store.ErrNotFound) {
 			return nil, store.Errorf(store.EInvalid, "user: %q not exist", name)
 		} else if err != nil {
 			return nil, err
@@ -218,7 +218,7 @@ func (h *Users) write(ctx context.Context, actor policy.Principal, up store.User
 		var existing *store.User
 		if u, err := store.FindUser(ctx, tx, up.Username); err == nil {
 			existing = &u
-		} else if err != store.ErrNotFound {
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if existing == nil {
@@ -270,7 +270,7 @@ func (h *Users) Delete(ctx context.Context, actor policy.Principal, names []stri
 		removesAdministrator := false
 		for _, n := range names {
 			u, err := store.FindUser(ctx, tx, n)
-			if err == store.ErrNotFound {
+			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {

@@ -183,7 +183,7 @@ func readPart(r io.Reader, buf []byte) (int, error) {
 	for n < len(buf) {
 		m, err := r.Read(buf[n:])
 		n += m
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
 		if err != nil {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -87,13 +86,9 @@ func (h *Checkpoints) UploadComplete(c echo.Context) error {
 
 // jsonError answers a script's request with {"error": message}.
 func jsonError(c echo.Context, err error) error {
-	_, status, ok := formErrors(err)
+	status, ok := ConsoleStatus(err)
 	if !ok {
-		var e *store.Error
-		if !errors.As(err, &e) {
-			return err
-		}
-		status = http.StatusBadRequest
+		return err
 	}
 	return c.JSON(status, map[string]string{"error": store.ErrorMessage(err)})
 }

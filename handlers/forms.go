@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"net/http"
 
 	"easel/store"
 	"easel/views"
@@ -13,14 +12,11 @@ import (
 // user's to fix (they go to the central error handler).
 func formErrors(err error) (errs views.FormErrors, status int, ok bool) {
 	var e *store.Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.Code == store.EUnauthorized || e.Code == store.ETooMany {
 		return nil, 0, false
 	}
-	status = map[store.Code]int{
-		store.EInvalid: formStatus, store.EForbidden: http.StatusForbidden,
-		store.EConflict: http.StatusConflict, store.ENotFound: http.StatusNotFound,
-	}[e.Code]
-	if status == 0 {
+	status, ok = ConsoleStatus(err)
+	if !ok {
 		return nil, 0, false
 	}
 	return views.FormErrors{e.Field: e.Message}, status, true

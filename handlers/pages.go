@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -54,9 +53,6 @@ func Render(c echo.Context, status int, comp templ.Component) error {
 
 // isHTMX reports whether the request came from htmx.
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
-
-// formStatus is the status of a form re-rendered with its errors.
-const formStatus = http.StatusUnprocessableEntity
 
 // sessionID returns the id of the request's console session, "" for none
 // (set by web's session loader).

@@ -160,7 +160,7 @@ type guardedReader struct {
 
 func (g *guardedReader) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = fromSource(err, g.src)
 	}
 	g.n += int64(n)

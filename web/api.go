@@ -146,7 +146,7 @@ func decodeJSON(body []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, store.Errorf(store.EInvalid, "Invalid request body: %s", jsonErrorText(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, store.Errorf(store.EInvalid, "Invalid request body: unexpected data after the JSON value")
 	}
 	return v, nil

@@ -12,21 +12,6 @@ import (
 	"easel/views"
 )
 
-// apiStatus maps domain error codes to API statuses; the ESD contract
-// knows only 400/401/403/404 for client mistakes.
-var apiStatus = map[store.Code]int{
-	store.EInvalid: http.StatusBadRequest, store.EConflict: http.StatusBadRequest,
-	store.ETooMany: http.StatusBadRequest, store.ENotFound: http.StatusNotFound,
-	store.EUnauthorized: http.StatusUnauthorized, store.EForbidden: http.StatusForbidden,
-}
-
-// pageStatus maps domain error codes to console statuses.
-var pageStatus = map[store.Code]int{
-	store.EInvalid: http.StatusUnprocessableEntity, store.EConflict: http.StatusConflict,
-	store.ETooMany: http.StatusTooManyRequests, store.ENotFound: http.StatusNotFound,
-	store.EUnauthorized: http.StatusUnauthorized, store.EForbidden: http.StatusForbidden,
-}
-
 // handleError is the one place errors become responses.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
@@ -52,7 +37,7 @@ func (s *Server) apiError(err error, c echo.Context) {
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		err = store.Errorf(store.EInvalid, "Request body too large")
 	}
-	status, ok := apiStatus[store.ErrorCode(err)]
+	status, ok := handlers.APIStatus(err)
 	if !ok {
 		s.logFailure(c, err)
 		_ = c.JSON(http.StatusInternalServerError, handlers.Envelope{StatusCode: 500, Message: "Internal error."})
@@ -76,7 +61,7 @@ func (s *Server) pageError(err error, c echo.Context) {
 		_ = c.Redirect(http.StatusSeeOther, loginURL(c))
 		return
 	}
-	status, ok := pageStatus[store.ErrorCode(err)]
+	status, ok := handlers.ConsoleStatus(err)
 	msg := store.ErrorMessage(err)
 	var he *echo.HTTPError
 	switch {
