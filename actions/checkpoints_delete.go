@@ -62,7 +62,7 @@ func (h *Checkpoints) Delete(ctx context.Context, actor policy.Principal, rawIDs
 func (h *Checkpoints) Share(ctx context.Context, actor policy.Principal, rawID string, roles []string) error {
 	id, err := uuid.Parse(rawID)
 	if err != nil {
-		return checkpointNotFound(rawID)
+		return CheckpointNotFound(rawID)
 	}
 	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return err

@@ -32,15 +32,15 @@ type CheckpointChange struct {
 	Tags   map[string][]PartTag `json:"multi_parts_tags"`
 }
 
-// ChangeOutcome says what Change did, for the API's answer.
+// ChangeOutcome says what Change did.
 type ChangeOutcome int
 
 // Outcomes of Change.
 const (
 	Unchanged     ChangeOutcome = iota // nothing asked
-	StatusChanged                      // 200 with the previous state
-	NameUnchanged                      // 200 "no need to update"
-	RenameStarted                      // 202 "rename is processing, please wait"
+	StatusChanged                      // the status changed (an upload may have completed)
+	NameUnchanged                      // the name asked is the name it has
+	RenameStarted                      // renamed; a job moves the file
 )
 
 // settableStatuses are the statuses a client may set.
@@ -55,7 +55,7 @@ func (h *Checkpoints) checkpointForWrite(ctx context.Context, tx pgx.Tx, actor p
 	}
 	c, err := store.FindVisibleCheckpoint(ctx, tx, v, id, true)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, checkpointNotFound(id.String())
+		return c, CheckpointNotFound(id.String())
 	}
 	if err != nil {
 		return c, err
@@ -87,7 +87,9 @@ func (h *Checkpoints) Visible(ctx context.Context, actor policy.Principal, raw s
 	return store.FindVisibleCheckpoint(ctx, h.store.DB(), v, id, false)
 }
 
-func checkpointNotFound(id string) error {
+// CheckpointNotFound is the error for a checkpoint that does not exist or
+// that the caller may not see, in ESD's words.
+func CheckpointNotFound(id string) error {
 	return store.Errorf(store.ENotFound, "checkpoint not found with id %s", id)
 }
 
@@ -96,7 +98,7 @@ func checkpointNotFound(id string) error {
 func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID string, ch CheckpointChange) (store.Checkpoint, ChangeOutcome, error) {
 	id, err := uuid.Parse(rawID)
 	if err != nil {
-		return store.Checkpoint{}, Unchanged, checkpointNotFound(rawID)
+		return store.Checkpoint{}, Unchanged, CheckpointNotFound(rawID)
 	}
 	if err := h.policy.Require(actor, policy.CheckpointCreate); err != nil {
 		return store.Checkpoint{}, Unchanged, err
@@ -143,9 +145,6 @@ const completionStale = 30 * time.Minute
 // (completes=true): the caller then completes the uploads after this
 // transaction, so no row lock is held while the store assembles them.
 func (h *Checkpoints) changeStatus(ctx context.Context, tx pgx.Tx, c store.Checkpoint, status string, tags map[string][]PartTag) (completes bool, err error) {
-	if len(tags) == 0 {
-		return false, store.Errorf(store.EInvalid, "multi parts tags is empty")
-	}
 	if !slices.Contains(settableStatuses, status) {
 		return false, store.Errorf(store.EInvalid, "invalid status %q: want one of %s", status, strings.Join(settableStatuses, ", "))
 	}
@@ -236,7 +235,7 @@ func (h *Checkpoints) complete(ctx context.Context, c store.Checkpoint, tags map
 	case err != nil:
 		return err
 	case deleted:
-		return checkpointNotFound(c.ID.String())
+		return CheckpointNotFound(c.ID.String())
 	case storeErr != nil:
 		return storeErr
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -161,10 +162,22 @@ func (h *Checkpoints) UpdateAPI(c echo.Context) error {
 	if err := decodeBody(c, &ch); err != nil {
 		return err
 	}
-	prev, outcome, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), ch)
+	ctx := c.Request().Context()
+	if ch.Status != nil && len(ch.Tags) == 0 {
+		// ESD requires the tags with every status change, after the id.
+		if _, err := h.Visible(ctx, actor(c), c.Param("id")); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return actions.CheckpointNotFound(c.Param("id"))
+			}
+			return err
+		}
+		return store.Errorf(store.EInvalid, "multi parts tags is empty")
+	}
+	prev, outcome, err := h.Change(ctx, actor(c), c.Param("id"), ch)
 	if err != nil {
 		return err
 	}
+	// ESD's answers: the status from before, "no need to update", 202 for a rename.
 	switch outcome {
 	case actions.StatusChanged:
 		// ESD echoes the status from before the update.

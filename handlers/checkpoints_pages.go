@@ -88,8 +88,7 @@ func (h *Checkpoints) RenamePage(c echo.Context) error {
 // StatusPage is POST /models/:id/status (disable or enable).
 func (h *Checkpoints) StatusPage(c echo.Context) error {
 	status := c.FormValue("status")
-	tags := map[string][]actions.PartTag{"console": nil} // ESD requires a non-empty tag map to change status
-	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), actions.CheckpointChange{Status: &status, Tags: tags})
+	_, _, err := h.Change(c.Request().Context(), actor(c), c.Param("id"), actions.CheckpointChange{Status: &status})
 	return h.rowAfter(c, err, nil)
 }
 
