@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"easel/blob"
+	"easel/internal/logx"
 	"easel/jobs"
 	"easel/netguard"
 	"easel/policy"
@@ -155,7 +156,7 @@ func (h *Checkpoints) Upload(ctx context.Context, actor policy.Principal, in Che
 	abort := func() {
 		for _, u := range c.Uploads {
 			if err := h.blob.AbortMultipartUpload(context.WithoutCancel(ctx), u.Key, u.UploadID); err != nil {
-				h.log.Warn("abort upload after failed create", "key", u.Key, "error", err)
+				logx.For(ctx, h.log).Warn("abort upload after failed create", "key", u.Key, "error", err)
 			}
 		}
 	}

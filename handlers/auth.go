@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"easel/internal/logx"
 	"easel/policy"
 	"easel/secrets"
 	"easel/store"
@@ -58,7 +59,7 @@ func (h *Auth) Login(c echo.Context) error {
 	page := views.LoginPage{Base: views.Base{Title: "Sign in", CSRF: CSRFToken(c)}, Username: name, Next: safeNext(c.FormValue("next"))}
 	addr := clientKey(c.RealIP())
 	if wait := h.limiter.reserve(name, addr); wait > 0 {
-		h.log.Info("sign-in throttled", "user", name, "ip", c.RealIP())
+		logx.For(c.Request().Context(), h.log).Info("sign-in throttled", "user", name, "ip", c.RealIP())
 		page.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(wait))
 		return tooMany(c, wait, page)
 	}
@@ -70,7 +71,7 @@ func (h *Auth) Login(c echo.Context) error {
 	err := h.check(c.Request().Context(), name, password)
 	h.checks.leave()
 	if err != nil {
-		h.log.Info("sign-in failed", "user", name, "ip", c.RealIP())
+		logx.For(c.Request().Context(), h.log).Info("sign-in failed", "user", name, "ip", c.RealIP())
 		page.Error = "Wrong user name or password."
 		return Render(c, http.StatusUnauthorized, views.Login(page))
 	}

@@ -1,6 +1,16 @@
-// Package jobs holds Easel's background work on River: checkpoint URL
-// imports, renames, object clean-ups and the periodic clean-up of
-// abandoned uploads.
+// Package jobs holds Easel's background work on River:
+//
+//   - checkpoints: URL imports (import.go, with the messages users see in
+//     import_errors.go), the SHA-256 of completed browser uploads
+//     (checksum.go), renames and object deletion (cleanup.go), and the
+//     hourly removal of abandoned uploads (abandoned.go);
+//   - endpoints: deploy, reconcile (Creating → InService/Failed,
+//     autoscaling) and teardown on their backends (endpoints.go);
+//   - inferences: the run of a started job on its backend, parameters
+//     checked (params.go), results stored exactly once, failures judged in
+//     one place (inference.go, inference_result.go);
+//   - the hourly removal of expired console sessions (cleanup.go);
+//   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
 package jobs
 
 import (

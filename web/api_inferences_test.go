@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"easel/gpu/sim"
 	"easel/internal/testenv"
+	"easel/store"
 )
 
 // inferenceServer runs Easel with simulator pools: "studio" (fast),
@@ -22,8 +25,23 @@ import (
 // and a Real-time one for IT Operator, plus an Active checkpoint.
 func inferenceServer(t *testing.T, env ...testenv.Option) *testenv.Server {
 	t.Helper()
+	s, _ := inferenceServerCounting(t, env...)
+	return s
+}
+
+// inferenceServerCounting is inferenceServer that also counts the answers
+// the slow pool has finished sending.
+func inferenceServerCounting(t *testing.T, env ...testenv.Option) (*testenv.Server, *atomic.Int64) {
+	t.Helper()
 	studio := httptest.NewServer(sim.Handler(sim.Options{}))
-	slow := httptest.NewServer(sim.Handler(sim.Options{Delay: 3 * time.Second}))
+	slowAnswers := &atomic.Int64{}
+	slowSim := sim.Handler(sim.Options{Delay: 3 * time.Second})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowSim.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			slowAnswers.Add(1)
+		}
+	}))
 	t.Cleanup(studio.Close)
 	t.Cleanup(slow.Close)
 	opts := append([]testenv.Option{
@@ -40,7 +58,7 @@ func inferenceServer(t *testing.T, env ...testenv.Option) *testenv.Server {
 	waitEndpoint(t, s, "esd-async-queue", "InService")
 	waitEndpoint(t, s, "esd-real-time-live", "InService")
 	mustActiveModel(t, s, "Stable-diffusion", "base.safetensors")
-	return s
+	return s, slowAnswers
 }
 
 func mustActiveModel(t *testing.T, s *testenv.Server, typ, name string) {
@@ -51,6 +69,15 @@ func mustActiveModel(t *testing.T, s *testenv.Server, typ, name string) {
 	id := data["checkpoint"].(map[string]any)["id"].(string)
 	tags := uploadParts(t, data["s3PresignUrl"].(map[string]any)[name].([]any), [][]byte{[]byte("weights of " + name)})
 	s.MustCall(t, 200, "PUT", "/checkpoints/"+id, testenv.As("admin"), map[string]any{"status": "Active", "multi_parts_tags": map[string]any{name: tags}})
+}
+
+// waitRunning waits until a worker has started the job (sent it to a GPU).
+func waitRunning(t *testing.T, s *testenv.Server, id string) {
+	t.Helper()
+	waitFor(t, "job "+id+" to run", func() bool {
+		job, err := store.FindInference(t.Context(), s.App.Store.DB(), uuid.MustParse(id))
+		return err == nil && job.RunTime != nil
+	})
 }
 
 // createJob POSTs an inference and uploads its parameters.
@@ -254,7 +281,7 @@ func TestInferenceBadInput(t *testing.T) {
 
 func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
 	t.Parallel()
-	s := inferenceServer(t, testenv.WithEnv("EASEL_JOB_TIMEOUT", "2s"))
+	s, slowAnswers := inferenceServerCounting(t, testenv.WithEnv("EASEL_JOB_TIMEOUT", "2s"))
 	admin := testenv.As("admin")
 	// A slow endpoint (3 s per job) for role slowpokes.
 	mustRole(t, s, "slowpokes", "inference:all")
@@ -271,7 +298,7 @@ func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
 	}
 	// Cancel while it runs: failed at once, and the late result is discarded.
 	running := onSlow()
-	time.Sleep(500 * time.Millisecond)
+	waitRunning(t, s, running)
 	s.MustCall(t, 200, "POST", "/inferences/"+running+"/cancel", admin, nil)
 	// A job with no result within EASEL_JOB_TIMEOUT (2 s) fails with the reason.
 	late := onSlow()
@@ -279,7 +306,8 @@ func TestInferenceCancelTimeoutAndVisibility(t *testing.T) {
 	if job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "timed out") {
 		t.Errorf("timed-out job = %v", job)
 	}
-	time.Sleep(3 * time.Second)
+	// Both slow jobs got their (late) answers from the GPU by now.
+	waitFor(t, "the slow pool to answer both jobs", func() bool { return slowAnswers.Load() >= 2 })
 	job = getJob(t, s, admin, running)
 	if job["status"] != "failed" || !strings.Contains(job["sagemakerRaw"].(string), "cancelled") || len(job["image_names"].([]any)) != 0 {
 		t.Errorf("job cancelled while running = %v", job)

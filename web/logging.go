@@ -5,13 +5,19 @@ import (
 	"strings"
 	"time"
 
+	"easel/internal/logx"
+
 	"github.com/labstack/echo/v4"
 )
 
-// logRequests writes one slog line per request.
+// logRequests writes one slog line per request, and puts the request id
+// on the request's context for the lines written while serving it
+// (logx.For).
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		id := c.Response().Header().Get(echo.HeaderXRequestID)
+		c.SetRequest(c.Request().WithContext(logx.WithRequestID(c.Request().Context(), id)))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -22,7 +28,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelDebug // every page pulls a few; they would bury the rest
 		}
 		s.deps.Log.Log(c.Request().Context(), level, "request",
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"request_id", id,
 			"method", c.Request().Method,
 			"route", c.Path(),
 			"status", c.Response().Status,

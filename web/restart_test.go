@@ -9,6 +9,7 @@ import (
 
 	"easel/gpu/sim"
 	"easel/internal/testenv"
+	"easel/store"
 )
 
 // TestJobsSurviveARestart crashes the server while jobs run on a slow pool
@@ -32,7 +33,7 @@ func TestJobsSurviveARestart(t *testing.T) {
 		s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
 		ids = append(ids, id)
 	}
-	time.Sleep(500 * time.Millisecond) // the first job is on the GPU now
+	waitRunning(t, s, ids[0]) // the first job is on the GPU now
 	s.Crash()
 
 	s2 := testenv.Start(t, env)
@@ -64,11 +65,10 @@ func TestImportSurvivesARestart(t *testing.T) {
 	env := testenv.Env(t, testenv.WithEnv("EASEL_ALLOW_PRIVATE_URLS", "1"))
 	s := testenv.Start(t, env)
 	importURL(t, s, "Lora", slow.URL+"/weights/slow.safetensors")
-	waitFor(t, "the download to start", func() bool {
-		c := checkpointsOf(t, s, testenv.As("admin"), "")
-		return len(c) == 1 && c[0]["total_bytes"] != nil
+	waitFor(t, "the download to be under way", func() bool {
+		c, _, err := store.ListCheckpoints(t.Context(), s.App.Store.DB(), store.CheckpointFilter{})
+		return err == nil && len(c) == 1 && c[0].ProgressBytes > 0
 	})
-	time.Sleep(400 * time.Millisecond)
 	s.Crash()
 
 	s2 := testenv.Start(t, env)

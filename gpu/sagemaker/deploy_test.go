@@ -240,8 +240,7 @@ func TestReadyAfterDelay(t *testing.T) {
 			t.Fatalf("before the delay: %+v, %v", st, err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
-	if st, err := b.Status(context.Background(), spec.Name); err != nil || st.State != gpu.InService {
-		t.Fatalf("after the delay: %+v, %v", st, err)
+	if st := waitState(t, b, spec.Name); st.State != gpu.InService {
+		t.Fatalf("after the delay: %+v", st)
 	}
 }

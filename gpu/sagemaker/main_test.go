@@ -62,7 +62,7 @@ func asyncSpec(short string) gpu.Spec {
 // waitState polls Status until the endpoint leaves Creating/Updating.
 func waitState(t *testing.T, b *sagemaker.Backend, name string) gpu.Status {
 	t.Helper()
-	for range 50 {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		st, err := b.Status(context.Background(), name)
 		if err != nil {
 			t.Fatalf("Status(%s): %v", name, err)

@@ -57,3 +57,19 @@ func (d demote) Handle(ctx context.Context, r slog.Record) error {
 
 func (d demote) WithAttrs(attrs []slog.Attr) slog.Handler { return demote{d.h.WithAttrs(attrs)} }
 func (d demote) WithGroup(name string) slog.Handler       { return demote{d.h.WithGroup(name)} }
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// For returns l with the request id of ctx (if any) on every line, so a
+// line written while serving a request can be found with that request.
+func For(ctx context.Context, l *slog.Logger) *slog.Logger {
+	if id, ok := ctx.Value(requestIDKey{}).(string); ok && id != "" {
+		return l.With("request_id", id)
+	}
+	return l
+}

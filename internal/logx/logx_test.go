@@ -37,3 +37,14 @@ func TestDemotedDropsInfoKeepsWarnings(t *testing.T) {
 		t.Errorf("at debug level the line is kept as DEBUG: %q", debug.String())
 	}
 }
+
+func TestForAddsTheRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, nil))
+	For(WithRequestID(t.Context(), "req-42"), l).Info("x")
+	For(t.Context(), l).Info("y")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "request_id=req-42") || strings.Contains(lines[1], "request_id") {
+		t.Errorf("lines = %q", lines)
+	}
+}
