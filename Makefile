@@ -54,10 +54,11 @@ test: bin/versitygw
 templ:
 	$(GO) tool templ generate -path views
 
-# Static checks CI runs: formatting, vet, generated files up to date.
+# Static checks CI runs: formatting, vet, staticcheck, generated files up to date.
 check:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	$(GO) tool templ generate -path views
 	git diff --exit-code -- views
 

@@ -85,8 +85,10 @@ func TestClientKeyGroupsIPv6By64(t *testing.T) {
 // TestCheckGateRefusesOverItsSize: at most its size of checks run at once.
 func TestCheckGateRefusesOverItsSize(t *testing.T) {
 	g := make(checkGate, 2)
-	if !g.enter() || !g.enter() {
-		t.Fatal("gate of 2: refused one of the first two")
+	for i := range 2 {
+		if !g.enter() {
+			t.Fatalf("gate of 2: refused check %d", i+1)
+		}
 	}
 	if g.enter() {
 		t.Error("gate of 2: let a third in")

@@ -51,9 +51,6 @@ func Render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// isHTMX reports whether the request came from htmx.
-func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
-
 // sessionID returns the id of the request's console session, "" for none
 // (set by web's session loader).
 func sessionID(c echo.Context) string {

@@ -25,9 +25,6 @@ const maxAPIBody = 1 << 20
 // 403 {"message":"Forbidden"}.
 var errNoKey = errors.New("forbidden: no valid api key")
 
-// errMissingToken is API Gateway's answer to an unknown path or method.
-var errMissingToken = errors.New("missing authentication token")
-
 // addAPI registers r under the base path behind the checks, in the
 // contract's order: key → body validation → identity → permission.
 func (s *Server) addAPI(r apiRoute) {
@@ -74,8 +71,6 @@ func (s *Server) preflight(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
-type keyContextKey struct{}
 
 // requireKey resolves x-api-key to a live key.
 func (s *Server) requireKey(next echo.HandlerFunc) echo.HandlerFunc {

@@ -231,7 +231,7 @@ func TestEndpointRolesMustBeHeld(t *testing.T) {
 	}
 	s.MustCall(t, 202, "POST", "/endpoints", eve, ep("mine", "builders"))
 	// Item 13: endpoint names are plain too.
-	for _, name := range []string{".", "..", "a/b", "a.b", "zero​width", "tab	x"} {
+	for _, name := range []string{".", "..", "a/b", "a.b", "zero\u200bwidth", "tab\tx"} {
 		r := s.MustCall(t, 400, "POST", "/endpoints", eve, ep(name, "builders"))
 		if !strings.Contains(r.Message(t), "endpoint_name") {
 			t.Errorf("endpoint %q: message %q", name, r.Message(t))
