@@ -143,8 +143,8 @@ func TestModelsAndOptions(t *testing.T) {
 type addrLog struct{ addr chan string }
 
 func (h addrLog) Enabled(context.Context, slog.Level) bool { return true }
-func (h addrLog) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h addrLog) WithGroup(string) slog.Handler           { return h }
+func (h addrLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h addrLog) WithGroup(string) slog.Handler            { return h }
 func (h addrLog) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "addr" {
