@@ -86,7 +86,7 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 			return err
 		}
 		existing, err := store.FindRole(ctx, tx, in.Name)
-		if err == nil && existing.Creator != actor.Name() && !h.policy.Can(actor, policy.RoleAll) {
+		if err == nil && !h.owns(actor, existing) {
 			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -100,6 +100,18 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 	return h.policy.Reload(ctx)
 }
 
+// MayModify reports whether actor may change or delete r: never the
+// default role; otherwise with role:create, as its creator or a holder of
+// role:all. The console shows a row's buttons by this rule.
+func (h *Roles) MayModify(actor policy.Principal, r store.Role) bool {
+	return r.Name != store.DefaultRole && h.policy.Can(actor, policy.RoleCreate) && h.owns(actor, r)
+}
+
+// owns reports whether actor created r or holds role:all.
+func (h *Roles) owns(actor policy.Principal, r store.Role) bool {
+	return r.Creator == actor.Name() || h.policy.Can(actor, policy.RoleAll)
+}
+
 // Delete removes roles as actor, all or none. Unknown names are ignored;
 // without role:all, actor may delete only roles it created.
 func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []string) error {
@@ -110,7 +122,6 @@ func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []stri
 	if err := h.policy.Require(actor, policy.RoleCreate); err != nil {
 		return err
 	}
-	mayDeleteAny := h.policy.Can(actor, policy.RoleAll)
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, n := range names {
 			r, err := store.FindRole(ctx, tx, n)
@@ -120,7 +131,7 @@ func (h *Roles) Delete(ctx context.Context, actor policy.Principal, names []stri
 			if err != nil {
 				return err
 			}
-			if !mayDeleteAny && r.Creator != actor.Name() {
+			if !h.owns(actor, r) {
 				return policy.Denied(actor, policy.RoleAll)
 			}
 		}

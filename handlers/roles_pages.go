@@ -140,5 +140,5 @@ func (h *Roles) visibleRole(c echo.Context) (store.Role, error) {
 }
 
 func (h *Roles) row(c echo.Context, r store.Role) views.RoleRow {
-	return views.RoleRow{Role: r, CanModify: h.policy.Can(actor(c), policy.RoleCreate) && r.Name != store.DefaultRole, CSRF: CSRFToken(c)}
+	return views.RoleRow{Role: r, CanModify: h.MayModify(actor(c), r), CSRF: CSRFToken(c)}
 }

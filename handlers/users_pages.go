@@ -160,9 +160,7 @@ func (h *Users) visibleUser(c echo.Context) (store.User, error) {
 
 func (h *Users) row(c echo.Context, u store.User) views.UserRow {
 	who := actor(c)
-	can := h.policy.Can(who, policy.UserCreate) && (h.policy.Can(who, policy.UserAll) || u.Creator == who.Name()) &&
-		h.policy.CanGrantAll(who, h.policy.PermissionsOf(u.Roles))
-	return views.UserRow{User: u, CanModify: can, CSRF: CSRFToken(c)}
+	return views.UserRow{User: u, CanModify: h.MayModify(who, u), CSRF: CSRFToken(c)}
 }
 
 // minConsolePassword is the console's password policy (the ESD API has none).
