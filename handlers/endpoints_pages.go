@@ -82,7 +82,7 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	history, err := store.AuditOf(ctx, h.store.DB(), e.Name, 20)
+	history, err := store.RecentAuditOf(ctx, h.store.DB(), e.Name, 20)
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ func RecentAudit(ctx context.Context, db DBTX, limit int) ([]AuditEntry, error) 
 	return out, translate("recent audit", rows.Err())
 }
 
-// AuditOf returns the newest audit entries about target, at most limit.
-func AuditOf(ctx context.Context, db DBTX, target string, limit int) ([]AuditEntry, error) {
+// RecentAuditOf returns the newest audit entries about target, at most limit.
+func RecentAuditOf(ctx context.Context, db DBTX, target string, limit int) ([]AuditEntry, error) {
 	rows, err := db.Query(ctx,
 		`SELECT at, actor, action, target, detail FROM audit_log WHERE target = $1 ORDER BY id DESC LIMIT $2`, target, limit)
 	if err != nil {
