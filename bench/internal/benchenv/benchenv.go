@@ -1,5 +1,6 @@
-// Package benchenv is what the bench programs share: a throwaway database,
-// a server on a free loopback port, and a few readings of the machine.
+// Package benchenv is what the bench programs share: a throwaway database
+// and data dir, Easel started in-process on a free loopback port, requests
+// through the service key, percentiles, and a few readings of the machine.
 package benchenv
 
 import (
@@ -11,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,25 +91,4 @@ func Serve(srv *http.Server) (string, func() error, error) {
 		return nil
 	}
 	return "http://" + ln.Addr().String(), stop, nil
-}
-
-// Loadavg returns /proc/loadavg, "unknown" when unreadable.
-func Loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// GatewayPID finds the process running bin over dataDir ("" when none).
-func GatewayPID(bin, dataDir string) string {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err == nil && strings.HasPrefix(string(b), bin+"\x00") && strings.Contains(string(b), dataDir) {
-			return filepath.Base(dir)
-		}
-	}
-	return ""
 }

@@ -167,3 +167,32 @@ func xmlFields(kv ...string) string {
 	}
 	return b.String()
 }
+
+// AddRole creates an IAM role SageMaker may assume (its trust policy
+// allows sagemaker.amazonaws.com).
+func (s *Server) AddRole(arn string) {
+	s.SetRoleTrust(arn, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
+}
+
+// SetRoleTrust creates or changes a role with the given trust policy.
+func (s *Server) SetRoleTrust(arn, trust string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles[arn] = trust
+}
+
+// AddImage pushes an image to the fake ECR: an
+// <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> URI.
+func (s *Server) AddImage(uri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.images[imageKey(uri)] = "sha256:" + strings.Repeat("ab", 32)
+}
+
+// Deny makes the policy simulation deny action to principal (an IAM
+// user or role ARN); everything else is allowed.
+func (s *Server) Deny(principal, action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[principal+" "+action] = true
+}
