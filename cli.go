@@ -108,22 +108,27 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 func keyCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) < 1 {
-		return errors.New("usage: easel key create --user U [--service] [--name N] | easel key revoke ID")
+		return errors.New("usage: easel key create --user U | --service | --worker --pool P [--name N] | easel key revoke ID")
 	}
 	switch args[0] {
 	case "create":
 		fs := flag.NewFlagSet("key create", flag.ContinueOnError)
 		user := fs.String("user", "", "user the key belongs to (a service key records its creator)")
 		service := fs.Bool("service", false, "make a service key that may act as any user")
+		worker := fs.Bool("worker", false, "make a worker key: it serves one worker pool (--pool) and nothing else")
+		pool := fs.String("pool", "", "the worker pool of a worker key (EASEL_WORKER_POOLS)")
 		name := fs.String("name", "", "a name to recognise the key by")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if *user == "" && !*service {
-			return errors.New("key create needs --user U (or --service)")
+		if *worker != (*pool != "") {
+			return errors.New("a worker key needs both --worker and --pool NAME")
+		}
+		if *user == "" && !*service && !*worker {
+			return errors.New("key create needs --user U (or --service, or --worker --pool NAME)")
 		}
 		return withDatabase(ctx, getenv, stdout, func(a *app.App) error {
-			in := actions.KeyInput{Name: *name, Owner: *user, Service: *service}
+			in := actions.KeyInput{Name: *name, Owner: *user, Service: *service, Pool: *pool}
 			secret, k, err := a.Actions.Keys.Create(ctx, admin, in)
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ commands:
   migrate                                apply database migrations and exit
   user create NAME [--password P] [--role R ...]
   user passwd NAME [--password P]        (reads the password from stdin when not given)
-  key create --user U [--service] [--name N]
+  key create --user U | --service | --worker --pool P [--name N]
                                          print a new API key (shown once)
   key revoke ID
   sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1]

@@ -38,7 +38,11 @@ type Deps struct {
 	Jobs            JobInserter
 	URLs            netguard.Policy
 	GPU             *gpu.Registry
-	Log             *slog.Logger
+	// WorkerPools are the configured pools of `easel worker`s, and Workers
+	// the timings of their lease protocol.
+	WorkerPools []string
+	Workers     WorkerTimings
+	Log         *slog.Logger
 }
 
 // Set is every action of one process.
@@ -49,6 +53,7 @@ type Set struct {
 	Checkpoints *Checkpoints
 	Endpoints   *Endpoints
 	Inferences  *Inferences
+	Workers     *Workers
 }
 
 // New builds the actions over d.
@@ -56,10 +61,11 @@ func New(d Deps) *Set {
 	s := &Set{
 		Users:       NewUsers(d.Store, d.Policy, d.Sealer, d.RevealPasswords, d.Log),
 		Roles:       NewRoles(d.Store, d.Policy, d.Log),
-		Keys:        NewKeys(d.Store, d.Policy, d.Log),
+		Keys:        NewKeys(d.Store, d.Policy, d.WorkerPools, d.Log),
 		Checkpoints: NewCheckpoints(d.Store, d.Policy, d.Blob, d.Jobs, d.URLs, d.Log),
 		Endpoints:   NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
+	s.Workers = NewWorkers(d.Store, d.Blob, d.Workers, d.Log)
 	return s
 }

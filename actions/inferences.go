@@ -88,6 +88,9 @@ func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in Infe
 	job := store.Inference{ID: id, TaskType: in.TaskType, InferenceType: ep.Type, Owner: actor.Name(),
 		EndpointID: ep.ID, EndpointName: ep.Name, EndpointInstanceType: ep.InstanceType, EndpointBackend: ep.Backend,
 		ParamsKey: fmt.Sprintf("%s/infer_v2/%s/api_param.json", in.TaskType, id), UsedModels: used, CreateTime: h.store.Now()}
+	if sd := used["Stable-diffusion"]; len(sd) > 0 {
+		job.CheckpointSHA = sd[0].SHA256
+	}
 	url, err := h.blob.PresignPut(ctx, job.ParamsKey, PresignTTL)
 	if err != nil {
 		return CreatedInference{}, err
@@ -179,7 +182,7 @@ func (h *Inferences) resolveModels(ctx context.Context, actor policy.Principal, 
 			if err != nil {
 				return nil, nil, err
 			}
-			used[typ] = append(used[typ], store.UsedModel{ID: c.ID.String(), Name: c.Names[0], S3: c.S3Location, Type: typ})
+			used[typ] = append(used[typ], store.UsedModel{ID: c.ID.String(), Name: c.Names[0], S3: c.S3Location, Type: typ, SHA256: c.SHA256})
 			refs = append(refs, ModelRef{ID: c.ID.String(), Name: c.Names, Type: typ})
 		}
 	}

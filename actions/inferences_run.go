@@ -50,12 +50,8 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 		if !ok {
 			return store.Errorf(store.EInvalid, "inference %s cannot start: it was started or cancelled meanwhile", id)
 		}
-		args := jobs.RunArgs{InferenceID: job.ID}
-		if len(params) <= jobs.InlineParams {
-			args.Params = params
-		}
-		if _, err := h.jobs.InsertTx(ctx, tx, args, nil); err != nil {
-			return fmt.Errorf("enqueue inference: %w", err)
+		if err := h.queue(ctx, tx, job, params); err != nil {
+			return err
 		}
 		return store.Audit(ctx, tx, actor.Name(), "inference.start", id, job.EndpointName)
 	})
@@ -67,6 +63,23 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 		return job, nil
 	}
 	return h.await(ctx, job.ID, realtimeWait)
+}
+
+// queue hands a started job to its backend inside tx: worker pools lease
+// it (announced to every replica's waiting workers), others run it from a
+// River job.
+func (h *Inferences) queue(ctx context.Context, tx pgx.Tx, job store.Inference, params []byte) error {
+	if job.EndpointBackend == gpu.KindWorkers {
+		return announce(ctx, tx, job.EndpointInstanceType)
+	}
+	args := jobs.RunArgs{InferenceID: job.ID}
+	if len(params) <= jobs.InlineParams {
+		args.Params = params
+	}
+	if _, err := h.jobs.InsertTx(ctx, tx, args, nil); err != nil {
+		return fmt.Errorf("enqueue inference: %w", err)
+	}
+	return nil
 }
 
 // await polls a job until it leaves inprogress or wait passes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -18,12 +19,13 @@ import (
 type Keys struct {
 	store  *store.Store
 	policy *policy.Policy
+	pools  []string // the configured worker pools
 	log    *slog.Logger
 }
 
 // NewKeys returns the keys actions.
-func NewKeys(s *store.Store, p *policy.Policy, log *slog.Logger) *Keys {
-	return &Keys{store: s, policy: p, log: log}
+func NewKeys(s *store.Store, p *policy.Policy, pools []string, log *slog.Logger) *Keys {
+	return &Keys{store: s, policy: p, pools: pools, log: log}
 }
 
 // KeyInput asks for a new key.
@@ -31,8 +33,12 @@ type KeyInput struct {
 	Name string
 	// Owner is the user a user key acts as; empty means the actor.
 	Owner string
-	// Service asks for a service key (may assert users; needs user:all).
+	// Service asks for a service key (may assert users; needs every
+	// permission).
 	Service bool
+	// Pool asks for a worker key of this worker pool (needs
+	// sagemaker_endpoint:all): it serves the pool and can do nothing else.
+	Pool string
 }
 
 // Create makes a key and returns its secret, which is never shown again.
@@ -59,12 +65,18 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 	if len(in.Name) > 100 {
 		return "", store.APIKey{}, store.FieldError("name", "key name is too long (at most 100 characters)")
 	}
-	if in.Service {
+	switch {
+	case in.Pool != "":
+		if err := h.mayMakeWorkerKey(actor, in); err != nil {
+			return "", store.APIKey{}, err
+		}
+		in.Owner = ""
+	case in.Service:
 		if !h.MayMakeServiceKey(actor) {
 			return "", store.APIKey{}, store.Errorf(store.EForbidden, "Only a user holding every permission (%s) may create a service key: it can act as any user.", strings.Join(policy.DefaultPermissions(), ", "))
 		}
 		in.Owner = ""
-	} else {
+	default:
 		if in.Owner == "" {
 			in.Owner = actor.Username
 		}
@@ -78,7 +90,7 @@ func (h *Keys) create(ctx context.Context, actor policy.Principal, in KeyInput, 
 		}
 	}
 	id := uuid.New()
-	k := store.APIKey{ID: id, Name: in.Name, Prefix: store.KeyPrefix(id),
+	k := store.APIKey{ID: id, Name: in.Name, Prefix: store.KeyPrefix(id), Pool: in.Pool,
 		Username: in.Owner, Service: in.Service, CreatedBy: actor.Name(), CreatedAt: h.store.Now()}
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		if k.Username != "" {
@@ -128,7 +140,7 @@ func (h *Keys) Revoke(ctx context.Context, actor policy.Principal, id uuid.UUID)
 		if err != nil {
 			return err
 		}
-		if (k.Service || k.Username != actor.Name()) && !h.policy.Can(actor, policy.UserAll) {
+		if !h.mayRevoke(actor, k) {
 			return store.ErrNotFound
 		}
 		if err := store.RevokeKey(ctx, tx, id, h.store.Now()); err != nil {
@@ -143,4 +155,32 @@ func (h *Keys) Revoke(ctx context.Context, actor policy.Principal, id uuid.UUID)
 		return err
 	}
 	return h.policy.Reload(ctx)
+}
+
+// mayMakeWorkerKey fails unless actor may make a worker key for in.Pool:
+// a configured pool, and sagemaker_endpoint:all (a worker gets the pool's
+// prompts and models).
+func (h *Keys) mayMakeWorkerKey(actor policy.Principal, in KeyInput) error {
+	if in.Service || (in.Owner != "" && in.Owner != actor.Username) {
+		return store.FieldError("pool", "a worker key serves a pool only: it cannot also be a service or user key")
+	}
+	if !slices.Contains(h.pools, in.Pool) {
+		if len(h.pools) == 0 {
+			return store.FieldError("pool", "no worker pools are configured: set EASEL_WORKER_POOLS")
+		}
+		return store.FieldError("pool", "unknown worker pool %q (configured: %s)", in.Pool, strings.Join(h.pools, ", "))
+	}
+	return h.policy.Require(actor, policy.EndpointAll)
+}
+
+// mayRevoke reports whether actor may revoke k: its own user key; a worker
+// key with sagemaker_endpoint:all; any key with user:all.
+func (h *Keys) mayRevoke(actor policy.Principal, k store.APIKey) bool {
+	switch {
+	case h.policy.Can(actor, policy.UserAll):
+		return true
+	case k.Pool != "":
+		return h.policy.Can(actor, policy.EndpointAll)
+	}
+	return !k.Service && k.Username == actor.Name()
 }

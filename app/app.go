@@ -51,6 +51,7 @@ type App struct {
 	pool          *pgxpool.Pool
 	sealer        *secrets.Sealer
 	stopFollowing context.CancelFunc
+	stopWorkers   context.CancelFunc
 	pg            *embedded.Postgres
 	gateway       *embedded.S3Gateway
 }
@@ -94,7 +95,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
-		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU, Log: log})
+		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU,
+		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log})
+	workCtx, stopWork := context.WithCancel(context.Background())
+	a.stopWorkers = stopWork
+	go a.Actions.Workers.Follow(workCtx, log)
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
 		TrustedProxies: cfg.TrustedProxies},
 		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log})
@@ -146,7 +151,7 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 		return nil, err
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
-		RevealPasswords: cfg.RevealPasswords, Log: log})
+		RevealPasswords: cfg.RevealPasswords, WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log})
 	if cfg.APIKey != "" {
 		if err := a.Actions.Keys.Seed(ctx, cfg.APIKey); err != nil {
 			return nil, err
@@ -216,6 +221,9 @@ func (a *App) Close() {
 	}
 	if a.stopFollowing != nil {
 		a.stopFollowing()
+	}
+	if a.stopWorkers != nil {
+		a.stopWorkers()
 	}
 	if a.pool != nil {
 		a.pool.Close()

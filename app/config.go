@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +36,13 @@ type Config struct {
 	MaxModelBytes   int64         // EASEL_MAX_MODEL_BYTES
 	UploadTTL       time.Duration // EASEL_UPLOAD_TTL
 	WebUIPools      string        // EASEL_WEBUI_POOLS
-	SageMakerRole   string        // EASEL_SAGEMAKER_ROLE_ARN
-	SageMakerImage  string        // EASEL_SAGEMAKER_IMAGE
+	// WorkerPools are the pools of `easel worker`s (EASEL_WORKER_POOLS).
+	WorkerPools []string
+	// WorkerHeartbeat is how often a worker running a job reports
+	// (EASEL_WORKER_HEARTBEAT); a lease lasts 1.5 of them past each report.
+	WorkerHeartbeat time.Duration
+	SageMakerRole   string // EASEL_SAGEMAKER_ROLE_ARN
+	SageMakerImage  string // EASEL_SAGEMAKER_IMAGE
 	// SageMakerEndpoint overrides the AWS endpoints of SageMaker,
 	// autoscaling, CloudWatch and the check's ECR, IAM and STS
 	// (EASEL_SAGEMAKER_ENDPOINT; tests use a fake).
@@ -78,6 +85,8 @@ var Settings = []Setting{
 	{"EASEL_MAX_MODEL_BYTES", "53687091200 (50 GiB)", "largest model file a URL import accepts"},
 	{"EASEL_UPLOAD_TTL", "168h", "how long an unfinished browser upload may stay before it is aborted and removed"},
 	{"EASEL_WEBUI_POOLS", "(unset)", "pools of AUTOMATIC1111-compatible servers: `studio=http://gpu1:7860,http://gpu2:7860;lab=http://user:pass@gpu3:7860`"},
+	{"EASEL_WORKER_POOLS", "(unset)", "comma-separated names of pools of `easel worker` GPU machines (docs/WORKERS.md), e.g. `studio,lab`"},
+	{"EASEL_WORKER_HEARTBEAT", "5s", "how often a worker running a job reports; a job whose worker misses reports for 1.5 of these goes to another worker"},
 	{"EASEL_SAGEMAKER_ROLE_ARN", "(unset)", "execution role of SageMaker models; set it to offer ml.* instance types (which also need EASEL_S3_ENDPOINT=aws, see docs/SAGEMAKER.md)"},
 	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
 	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling, CloudWatch, ECR, IAM and STS APIs (an AWS-compatible gateway that also gives the container this store, or a fake in tests)"},
@@ -124,6 +133,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.WebUIPools, c.SageMakerRole, c.SageMakerImage = getenv("EASEL_WEBUI_POOLS"), getenv("EASEL_SAGEMAKER_ROLE_ARN"), getenv("EASEL_SAGEMAKER_IMAGE")
 	c.SageMakerEndpoint = getenv("EASEL_SAGEMAKER_ENDPOINT")
+	if c.WorkerPools, err = parseWorkerPools(getenv("EASEL_WORKER_POOLS")); err != nil {
+		return c, err
+	}
+	if c.WorkerHeartbeat, err = time.ParseDuration(get("EASEL_WORKER_HEARTBEAT", "5s")); err != nil || c.WorkerHeartbeat < 100*time.Millisecond {
+		return c, fmt.Errorf("EASEL_WORKER_HEARTBEAT must be a duration of at least 100ms such as 5s")
+	}
 	c.AWSAccessKey, c.AWSSecretKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if c.ReconcileEvery, err = time.ParseDuration(get("EASEL_RECONCILE_INTERVAL", "10s")); err != nil || c.ReconcileEvery < 100*time.Millisecond {
 		return c, fmt.Errorf("EASEL_RECONCILE_INTERVAL must be a duration of at least 100ms such as 10s")
@@ -178,3 +193,25 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 	}
 	return out, nil
 }
+
+// parseWorkerPools reads EASEL_WORKER_POOLS: comma-separated pool names,
+// each a valid endpoint instance type (letters, digits, dashes).
+func parseWorkerPools(v string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if !poolName.MatchString(name) || strings.HasPrefix(name, "ml.") {
+			return nil, fmt.Errorf("EASEL_WORKER_POOLS: pool name %q must be 1 to 40 letters, digits or dashes (and not ml.*)", name)
+		}
+		if slices.Contains(out, name) {
+			return nil, fmt.Errorf("EASEL_WORKER_POOLS: pool %q is named twice", name)
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+var poolName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,39}$`)

@@ -9,6 +9,7 @@ import (
 const (
 	KindSageMaker = "sagemaker"
 	KindWebUI     = "webui"
+	KindWorkers   = "workers"
 )
 
 // SageMakerInstanceTypes are the GPU instances the ESD WebUI offers.
@@ -76,6 +77,25 @@ func (r *Registry) AddPools(b Backend, names []string) {
 	}
 }
 
+// AddWorkerPools serves each named pool of `easel worker`s with b.
+func (r *Registry) AddWorkerPools(b Backend, names []string) {
+	r.backends[KindWorkers] = b
+	for _, n := range names {
+		r.types = append(r.types, InstanceType{Name: n, Kind: KindWorkers, Label: n + " (workers)"})
+	}
+}
+
+// WorkerPools returns the names of the worker pools.
+func (r *Registry) WorkerPools() []string {
+	var out []string
+	for _, t := range r.types {
+		if t.Kind == KindWorkers {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
 // Types returns the catalogue, SageMaker types first.
 func (r *Registry) Types() []InstanceType { return r.types }
 
@@ -102,7 +122,7 @@ func (r *Registry) TypeNames() string {
 		names[i] = t.Name
 	}
 	if len(names) == 0 {
-		return "(none: configure EASEL_WEBUI_POOLS or EASEL_SAGEMAKER_ROLE_ARN)"
+		return "(none: configure EASEL_WORKER_POOLS, EASEL_WEBUI_POOLS or EASEL_SAGEMAKER_ROLE_ARN)"
 	}
 	return strings.Join(names, ", ")
 }

@@ -9,6 +9,7 @@
 //   - inferences: the run of a started job on its backend, parameters
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
+//   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
 //   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
 package jobs
@@ -74,6 +75,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		d.Cfg.JobTimeout = time.Hour
 	}
 	river.AddWorker(workers, &runWorker{d: d})
+	river.AddWorker(workers, &workerTimeoutsWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
@@ -97,6 +99,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return WorkerTimeoutsArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

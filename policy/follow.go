@@ -26,5 +26,5 @@ func (p *Policy) Follow(ctx context.Context, log *slog.Logger) {
 }
 
 func (p *Policy) listen(ctx context.Context) error {
-	return p.store.Listen(ctx, changesChannel, func() error { return p.Reload(ctx) })
+	return p.store.Listen(ctx, changesChannel, func(string) error { return p.Reload(ctx) })
 }

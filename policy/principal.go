@@ -38,6 +38,7 @@ const (
 	guardPublic
 	guardSignedIn
 	guardPerm
+	guardWorker
 )
 
 // Public routes need no identity (ping, login, static files).
@@ -46,6 +47,10 @@ var Public = Guard{kind: guardPublic}
 // SignedIn routes need an identity but no permission; the handler narrows
 // what it shows (e.g. every user may read their own record).
 var SignedIn = Guard{kind: guardSignedIn}
+
+// WorkerKey routes serve the lease protocol: only a worker key may call
+// them (checked by the web layer), and a worker key may call nothing else.
+var WorkerKey = Guard{kind: guardWorker}
 
 // Need requires perm.
 func Need(perm Perm) Guard { return Guard{kind: guardPerm, Perm: perm} }

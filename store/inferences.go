@@ -23,6 +23,9 @@ type UsedModel struct {
 	Name string `json:"model_name"`
 	S3   string `json:"s3"`
 	Type string `json:"type"`
+	// SHA256 is the file's checksum when the job was created ("" until the
+	// library has computed it).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Inference is one inference job.
@@ -46,18 +49,28 @@ type Inference struct {
 	StartTime            time.Time
 	RunTime              *time.Time // when a worker started it
 	CompleteTime         *time.Time
+	// The GPU worker that ran it (worker pools only), where it stands, and
+	// whether a model had to be downloaded or the checkpoint switched.
+	WorkerName    string
+	Progress      float32
+	Stage         string
+	Downloaded    bool
+	Switched      bool
+	CheckpointSHA string // SHA-256 of the job's checkpoint when it was created
 }
 
 const inferenceColumns = `i.id, i.task_type, i.inference_type, i.status, i.owner, i.endpoint_id, i.endpoint_name,
 	i.endpoint_instance_type, i.endpoint_backend, i.params_key, i.used_models, i.image_names, i.sagemaker_raw,
-	i.prompt, i.async_handle, i.create_time, i.start_time, i.run_time, i.complete_time`
+	i.prompt, i.async_handle, i.create_time, i.start_time, i.run_time, i.complete_time,
+	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha`
 
 func scanInference(row interface{ Scan(...any) error }) (Inference, error) {
 	var i Inference
 	var used []byte
 	err := row.Scan(&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
 		&i.EndpointInstanceType, &i.EndpointBackend, &i.ParamsKey, &used, &i.ImageNames, &i.SageMakerRaw,
-		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime)
+		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime,
+		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA)
 	if err == nil {
 		err = json.Unmarshal(used, &i.UsedModels)
 	}
@@ -69,10 +82,10 @@ func CreateInference(ctx context.Context, db DBTX, i Inference) error {
 	used, _ := json.Marshal(i.UsedModels)
 	_, err := db.Exec(ctx, `
 		INSERT INTO inferences (id, task_type, inference_type, status, owner, endpoint_id, endpoint_name,
-			endpoint_instance_type, endpoint_backend, params_key, used_models, create_time, start_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+			endpoint_instance_type, endpoint_backend, params_key, used_models, create_time, start_time, checkpoint_sha)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`,
 		i.ID, i.TaskType, i.InferenceType, InferenceCreated, i.Owner, i.EndpointID, i.EndpointName,
-		i.EndpointInstanceType, i.EndpointBackend, i.ParamsKey, used, i.CreateTime)
+		i.EndpointInstanceType, i.EndpointBackend, i.ParamsKey, used, i.CreateTime, i.CheckpointSHA)
 	return translate("create inference", err)
 }
 
@@ -215,4 +228,11 @@ func FindActiveCheckpoint(ctx context.Context, db DBTX, v *Viewer, typ, name str
 		WHERE `+visibleTo("c.allowed_roles")+` AND n.name = $4 AND c.type = $5 AND c.status = 'Active'`,
 		append(viewerArgs(v), name, typ)...))
 	return c, translate("find active checkpoint", err)
+}
+
+// SetCheckpointSHA records the SHA-256 of a job's checkpoint, learnt after
+// the job was created.
+func SetCheckpointSHA(ctx context.Context, db DBTX, id uuid.UUID, sha string) error {
+	_, err := db.Exec(ctx, `UPDATE inferences SET checkpoint_sha = $2 WHERE id = $1 AND checkpoint_sha = ''`, id, sha)
+	return translate("set checkpoint sha", err)
 }

@@ -10,11 +10,13 @@ import (
 // APIKey is an API key's record; the secret itself is never stored, only
 // its SHA-256.
 type APIKey struct {
-	ID        uuid.UUID
-	Name      string
-	Prefix    string // KeyPrefix(ID), to recognise the key; never part of the secret
-	Username  string // owner of a user key; empty for service keys
-	Service   bool
+	ID       uuid.UUID
+	Name     string
+	Prefix   string // KeyPrefix(ID), to recognise the key; never part of the secret
+	Username string // owner of a user key; empty for service and worker keys
+	Service  bool
+	// Pool is the worker pool a worker key serves; empty for other keys.
+	Pool      string
 	CreatedBy string
 	CreatedAt time.Time
 	RevokedAt *time.Time
@@ -26,11 +28,11 @@ type KeyFilter struct {
 	Owner string
 }
 
-const keyColumns = `id, name, prefix, COALESCE(username, ''), service, created_by, created_at, revoked_at`
+const keyColumns = `id, name, prefix, COALESCE(username, ''), service, COALESCE(pool, ''), created_by, created_at, revoked_at`
 
 func scanKey(row interface{ Scan(...any) error }) (APIKey, error) {
 	var k APIKey
-	err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt)
+	err := row.Scan(&k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.Pool, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt)
 	return k, err
 }
 
@@ -42,14 +44,17 @@ func KeyPrefix(id uuid.UUID) string { return id.String()[:8] }
 // CreateKey stores a key record with the hash of its secret. The prefix
 // stored is KeyPrefix(k.ID), whatever k.Prefix says.
 func CreateKey(ctx context.Context, db DBTX, k APIKey, hash []byte) error {
-	var owner *string
+	var owner, pool *string
 	if k.Username != "" {
 		owner = &k.Username
 	}
+	if k.Pool != "" {
+		pool = &k.Pool
+	}
 	_, err := db.Exec(ctx, `
-		INSERT INTO api_keys (id, name, hash, prefix, username, service, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Name, hash, KeyPrefix(k.ID), owner, k.Service, k.CreatedBy, k.CreatedAt)
+		INSERT INTO api_keys (id, name, hash, prefix, username, service, pool, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		k.ID, k.Name, hash, KeyPrefix(k.ID), owner, k.Service, pool, k.CreatedBy, k.CreatedAt)
 	return translate("create key", err)
 }
 
@@ -109,7 +114,7 @@ func LiveKeys(ctx context.Context, db DBTX) (map[string]APIKey, error) {
 	for rows.Next() {
 		var hash []byte
 		var k APIKey
-		if err := rows.Scan(&hash, &k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt); err != nil {
+		if err := rows.Scan(&hash, &k.ID, &k.Name, &k.Prefix, &k.Username, &k.Service, &k.Pool, &k.CreatedBy, &k.CreatedAt, &k.RevokedAt); err != nil {
 			return nil, translate("live keys", err)
 		}
 		out[string(hash)] = k

@@ -45,9 +45,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.pool.Ping(ctx)
 }
 
-// Listen calls onNotify after LISTENing on channel and again on every
-// notification, until ctx ends or the connection or onNotify fails.
-func (s *Store) Listen(ctx context.Context, channel string, onNotify func() error) error {
+// Listen LISTENs on channel, then calls onNotify with "" (for anything
+// sent before) and with the payload of every notification, until ctx
+// ends, the connection fails or onNotify returns an error.
+func (s *Store) Listen(ctx context.Context, channel string, onNotify func(payload string) error) error {
 	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -57,12 +58,15 @@ func (s *Store) Listen(ctx context.Context, channel string, onNotify func() erro
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	payload := ""
 	for {
-		if err := onNotify(); err != nil {
+		if err := onNotify(payload); err != nil {
 			return err
 		}
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
+		payload = n.Payload
 	}
 }

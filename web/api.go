@@ -80,7 +80,7 @@ func (s *Server) requireKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return errNoKey
 		}
 		k, ok := s.deps.Policy.Key(secrets.HashKey(secret))
-		if !ok {
+		if !ok || k.Pool != "" { // a worker key serves its pool, nothing else
 			return errNoKey
 		}
 		c.Set("api_key", k)

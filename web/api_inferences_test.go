@@ -63,12 +63,7 @@ func inferenceServerCounting(t *testing.T, env ...testenv.Option) (*testenv.Serv
 
 func mustActiveModel(t *testing.T, s *testenv.Server, typ, name string) {
 	t.Helper()
-	r := s.MustCall(t, 201, "POST", "/checkpoints", testenv.As("admin"), map[string]any{
-		"checkpoint_type": typ, "filenames": []map[string]any{{"filename": name, "parts_number": 1}}, "params": map[string]any{"creator": "admin"}})
-	data := r.JSON(t)["data"].(map[string]any)
-	id := data["checkpoint"].(map[string]any)["id"].(string)
-	tags := uploadParts(t, data["s3PresignUrl"].(map[string]any)[name].([]any), [][]byte{[]byte("weights of " + name)})
-	s.MustCall(t, 200, "PUT", "/checkpoints/"+id, testenv.As("admin"), map[string]any{"status": "Active", "multi_parts_tags": map[string]any{name: tags}})
+	uploadModel(t, s, typ, name)
 }
 
 // waitRunning waits until a worker has started the job (sent it to a GPU).

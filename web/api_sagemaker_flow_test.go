@@ -19,11 +19,17 @@ import (
 // the presigned part, PUT status Active) and returns its id and S3 folder.
 func uploadModel(t *testing.T, s *testenv.Server, typ, name string) (id, folder string) {
 	t.Helper()
+	return uploadModelBytes(t, s, typ, name, []byte("weights of "+name))
+}
+
+// uploadModelBytes is uploadModel with the file's bytes.
+func uploadModelBytes(t *testing.T, s *testenv.Server, typ, name string, weights []byte) (id, folder string) {
+	t.Helper()
 	r := s.MustCall(t, 201, "POST", "/checkpoints", testenv.As("admin"), map[string]any{
 		"checkpoint_type": typ, "filenames": []map[string]any{{"filename": name, "parts_number": 1}}, "params": map[string]any{"creator": "admin"}})
 	data := r.JSON(t)["data"].(map[string]any)
 	ckpt := data["checkpoint"].(map[string]any)
-	tags := uploadParts(t, data["s3PresignUrl"].(map[string]any)[name].([]any), [][]byte{[]byte("weights of " + name)})
+	tags := uploadParts(t, data["s3PresignUrl"].(map[string]any)[name].([]any), [][]byte{weights})
 	s.MustCall(t, 200, "PUT", "/checkpoints/"+ckpt["id"].(string), testenv.As("admin"), map[string]any{"status": "Active", "multi_parts_tags": map[string]any{name: tags}})
 	return ckpt["id"].(string), ckpt["s3_location"].(string)
 }

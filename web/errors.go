@@ -21,6 +21,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.apiError(err, c)
 		return
 	}
+	if isWorker(c.Request().URL.Path) {
+		s.workerError(err, c)
+		return
+	}
 	s.pageError(err, c)
 }
 

@@ -76,6 +76,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		endpoints:   handlers.NewEndpoints(a.Endpoints, d.Store, d.Policy, d.Log),
 	}
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
+	h.workers = handlers.NewWorkers(a.Workers)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
@@ -84,6 +85,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	for _, r := range s.pageRoutes(h) {
 		s.addPage(r)
 	}
+	s.workerRoutes(h)
 	s.guards["GET /static/*"] = policy.Public
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static.Files)))))
 	return s, nil
@@ -98,6 +100,7 @@ type handlerSet struct {
 	inferences  *handlers.Inferences
 	auth        *handlers.Auth
 	dashboard   *handlers.Dashboard
+	workers     *handlers.Workers
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".

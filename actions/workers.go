@@ -1,0 +1,205 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"easel/blob"
+	"easel/store"
+	"easel/workerproto"
+)
+
+// WorkerTimings are the rhythm of the lease protocol.
+type WorkerTimings struct {
+	// Heartbeat is how often a worker running a job reports.
+	Heartbeat time.Duration
+	// JobTimeout bounds a job from its start (EASEL_JOB_TIMEOUT).
+	JobTimeout time.Duration
+}
+
+// leaseTTL is how long a lease lasts past a heartbeat, and pollWait the
+// longest a Lease call waits before looking again: a job whose worker
+// vanished goes to another within two heartbeat intervals.
+func (t WorkerTimings) leaseTTL() time.Duration { return t.Heartbeat * 3 / 2 }
+func (t WorkerTimings) pollWait() time.Duration { return t.Heartbeat / 2 }
+
+// OnlineSince returns how recently (before now) a worker must have called
+// to count as online.
+func (t WorkerTimings) OnlineSince(now time.Time) time.Time { return now.Add(-2 * t.Heartbeat) }
+
+// maxLeases is how often a job is leased before a transient failure fails
+// it for good.
+const maxLeases = 5
+
+// Workers serves the lease protocol (workerproto) to `easel worker`s. Each
+// call comes with the caller's worker key, which names its pool.
+type Workers struct {
+	store *store.Store
+	blob  *blob.Client
+	t     WorkerTimings
+	wake  *wake
+	log   *slog.Logger
+}
+
+// NewWorkers returns the workers actions.
+func NewWorkers(s *store.Store, b *blob.Client, t WorkerTimings, log *slog.Logger) *Workers {
+	return &Workers{store: s, blob: b, t: t, wake: newWake(), log: log}
+}
+
+// Online counts the workers of pool that called recently.
+func (h *Workers) Online(ctx context.Context, pool string) (int, error) {
+	return store.CountOnlineWorkers(ctx, h.store.DB(), pool, h.t.OnlineSince(h.store.Now()))
+}
+
+// Hello records a worker starting and answers its id and timings.
+func (h *Workers) Hello(ctx context.Context, key store.APIKey, in workerproto.Hello) (workerproto.Welcome, error) {
+	if err := store.CheckName("name", in.Name); err != nil {
+		return workerproto.Welcome{}, err
+	}
+	now := h.store.Now()
+	id, err := store.SaveWorker(ctx, h.store.DB(), store.Worker{Pool: key.Pool, Name: in.Name, KeyID: key.ID,
+		GPU: in.GPU, GPUMemoryMiB: in.GPUMemoryMiB, WebUI: in.WebUI, Cached: storeModels(in.Cached), StartedAt: now})
+	if err != nil {
+		return workerproto.Welcome{}, err
+	}
+	h.log.Info("worker online", "pool", key.Pool, "worker", in.Name, "gpu", in.GPU, "webui", in.WebUI)
+	return workerproto.Welcome{WorkerID: id.String(), Pool: key.Pool,
+		HeartbeatInterval: workerproto.Duration{Duration: h.t.Heartbeat},
+		LeaseTTL:          workerproto.Duration{Duration: h.t.leaseTTL()}}, nil
+}
+
+// errUnknownWorker tells a worker to say hello (again).
+var errUnknownWorker = store.Errorf(store.ENotFound, "unknown worker: say hello first")
+
+// Lease waits up to in.Wait for a job of the key's pool and leases it to
+// the worker; nil (no error) when none came.
+func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.LeaseRequest) (*workerproto.Job, error) {
+	id, err := uuid.Parse(in.WorkerID)
+	if err != nil {
+		return nil, errUnknownWorker
+	}
+	cached := storeModels(in.Cached)
+	w, err := store.TouchWorker(ctx, h.store.DB(), id, key.ID, cached, in.Loaded, h.store.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errUnknownWorker
+	}
+	if err != nil {
+		return nil, err
+	}
+	shas := make([]string, 0, len(cached))
+	for _, m := range cached {
+		shas = append(shas, m.SHA256)
+	}
+	wait := min(max(in.Wait.Duration, 0), workerproto.MaxWait)
+	deadline := time.Now().Add(wait)
+	for {
+		woken := h.wake.wait(key.Pool)
+		job, err := h.leaseOne(ctx, w, in.Loaded, shas)
+		if job != nil || err != nil {
+			return job, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		// Look again at an announcement, and at least every pollWait: a
+		// lease that expires meanwhile is not announced.
+		timer := time.NewTimer(min(left, h.t.pollWait()))
+		select {
+		case <-woken:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		}
+		timer.Stop()
+		if _, err := store.TouchWorker(ctx, h.store.DB(), w.ID, key.ID, cached, in.Loaded, h.store.Now()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// leaseOne leases the next job of w's pool, if any, and describes it.
+func (h *Workers) leaseOne(ctx context.Context, w store.Worker, loaded string, cached []string) (*workerproto.Job, error) {
+	for {
+		l, err := store.LeaseInference(ctx, h.store.DB(), store.LeaseOf{Pool: w.Pool, Worker: w.ID, WorkerName: w.Name,
+			Loaded: loaded, Cached: cached, Now: h.store.Now(), TTL: h.t.leaseTTL()})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		job, err := h.describe(ctx, l)
+		if err == nil {
+			return job, nil
+		}
+		var wait notReady
+		if errors.As(err, &wait) {
+			if _, err := store.ReleaseLease(ctx, h.store.DB(), l.ID, l.Token, h.store.Now().Add(wait.retry), wait.Error()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// A job that cannot be described (its parameters or a model are
+		// gone) fails; the worker gets the next one.
+		if _, ferr := store.EndLease(ctx, h.store.DB(), l.ID, l.Token, store.LeaseEnd{Status: store.InferenceFailed,
+			Error: err.Error(), Now: h.store.Now()}); ferr != nil {
+			return nil, ferr
+		}
+		h.log.Info("inference failed before a worker could run it", "inference", l.ID, "error", err)
+	}
+}
+
+// Heartbeat extends the lease of a running job and records its progress.
+// A job that ended meanwhile (cancelled, timed out) answers Cancelled; a
+// lease that is no longer the caller's is EConflict.
+func (h *Workers) Heartbeat(ctx context.Context, key store.APIKey, in workerproto.Heartbeat) (workerproto.HeartbeatReply, error) {
+	job, token, err := parseLease(in.JobID, in.Token)
+	if err != nil {
+		return workerproto.HeartbeatReply{}, err
+	}
+	now := h.store.Now()
+	until := now.Add(h.t.leaseTTL())
+	progress := float32(min(max(in.Progress, 0), 1))
+	stage := in.Stage
+	if !slices.Contains([]string{"downloading", "switching", "generating", "uploading"}, stage) {
+		stage = "generating"
+	}
+	st, err := store.ExtendLease(ctx, h.store.DB(), job, token, now, until, progress, stage)
+	switch {
+	case err != nil:
+		return workerproto.HeartbeatReply{}, err
+	case st == store.LeaseEnded:
+		return workerproto.HeartbeatReply{Cancelled: true}, nil
+	case st == store.LeaseLost:
+		return workerproto.HeartbeatReply{}, errLeaseLost
+	}
+	return workerproto.HeartbeatReply{Deadline: workerproto.Time{Time: until}}, nil
+}
+
+// errLeaseLost answers a worker whose lease another worker holds now, or
+// whose job is gone: it must drop the job.
+var errLeaseLost = store.Errorf(store.EConflict, "this lease is no longer yours: drop the job")
+
+func parseLease(job, token string) (uuid.UUID, uuid.UUID, error) {
+	j, err1 := uuid.Parse(job)
+	t, err2 := uuid.Parse(token)
+	if err1 != nil || err2 != nil {
+		return uuid.Nil, uuid.Nil, errLeaseLost
+	}
+	return j, t, nil
+}
+
+func storeModels(in []workerproto.Model) []store.WorkerModel {
+	out := make([]store.WorkerModel, 0, len(in))
+	for _, m := range in {
+		out = append(out, store.WorkerModel{Type: m.Type, Name: m.Name, SHA256: m.SHA256, Size: m.Size})
+	}
+	return out
+}
