@@ -66,6 +66,6 @@ func New(d Deps) *Set {
 		Endpoints:   NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
-	s.Workers = NewWorkers(d.Store, d.Blob, d.Workers, d.Log)
+	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"easel/blob"
+	"easel/policy"
 	"easel/store"
 	"easel/workerproto"
 )
@@ -39,16 +40,17 @@ const maxLeases = 5
 // Workers serves the lease protocol (workerproto) to `easel worker`s. Each
 // call comes with the caller's worker key, which names its pool.
 type Workers struct {
-	store *store.Store
-	blob  *blob.Client
-	t     WorkerTimings
-	wake  *wake
-	log   *slog.Logger
+	store  *store.Store
+	policy *policy.Policy
+	blob   *blob.Client
+	t      WorkerTimings
+	wake   *wake
+	log    *slog.Logger
 }
 
 // NewWorkers returns the workers actions.
-func NewWorkers(s *store.Store, b *blob.Client, t WorkerTimings, log *slog.Logger) *Workers {
-	return &Workers{store: s, blob: b, t: t, wake: newWake(), log: log}
+func NewWorkers(s *store.Store, p *policy.Policy, b *blob.Client, t WorkerTimings, log *slog.Logger) *Workers {
+	return &Workers{store: s, policy: p, blob: b, t: t, wake: newWake(), log: log}
 }
 
 // Online counts the workers of pool that called recently.
@@ -203,3 +205,31 @@ func storeModels(in []workerproto.Model) []store.WorkerModel {
 	}
 	return out
 }
+
+// WorkerView is a worker as the console shows it.
+type WorkerView struct {
+	store.Worker
+	Online bool
+}
+
+// List returns the workers of every configured pool, for holders of
+// sagemaker_endpoint:list.
+func (h *Workers) List(ctx context.Context, actor policy.Principal, pools []string) ([]WorkerView, error) {
+	if err := h.policy.Require(actor, policy.EndpointList); err != nil {
+		return nil, err
+	}
+	now := h.store.Now()
+	all, err := store.ListWorkers(ctx, h.store.DB(), pools, now)
+	if err != nil {
+		return nil, err
+	}
+	since := h.t.OnlineSince(now)
+	out := make([]WorkerView, len(all))
+	for i, w := range all {
+		out[i] = WorkerView{Worker: w, Online: !w.LastSeen.Before(since)}
+	}
+	return out, nil
+}
+
+// Now is the clock the workers are judged by.
+func (h *Workers) Now() time.Time { return h.store.Now() }

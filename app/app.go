@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
-		TrustedProxies: cfg.TrustedProxies},
+		TrustedProxies: cfg.TrustedProxies, WorkerPools: cfg.WorkerPools},
 		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log})
 	if err != nil {
 		return nil, err

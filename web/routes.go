@@ -111,6 +111,8 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodPost, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GenerateSubmit},
 
 		// Every signed-in user manages their own keys; the handler narrows.
+		{http.MethodGet, "/workers", policy.Need(policy.EndpointList), h.workerPages.Page},
+		{http.MethodPost, "/workers", policy.Need(policy.EndpointAll), h.workerPages.AddPage},
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},
 		{http.MethodDelete, "/keys/:id", policy.SignedIn, h.keys.RevokePage},

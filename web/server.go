@@ -28,6 +28,8 @@ type Config struct {
 	Secret     []byte
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
+	// WorkerPools are the configured pools of `easel worker`s.
+	WorkerPools []string
 }
 
 // Deps are the services the routes use.
@@ -77,6 +79,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.workers = handlers.NewWorkers(a.Workers)
+	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
@@ -101,6 +104,7 @@ type handlerSet struct {
 	auth        *handlers.Auth
 	dashboard   *handlers.Dashboard
 	workers     *handlers.Workers
+	workerPages *handlers.WorkerPages
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".
