@@ -253,3 +253,44 @@ func put(t *testing.T, url string, body []byte) {
 		t.Fatalf("PUT upload: %d", res.StatusCode)
 	}
 }
+
+// TestWorkersOnTwoReplicas: two Easel processes share the database; a job
+// started on one wakes a worker long-polling the other at once (a wait
+// shorter than the replica's own re-look proves the announcement came
+// through Postgres).
+func TestWorkersOnTwoReplicas(t *testing.T) {
+	t.Parallel()
+	env := testenv.Env(t, testenv.WithEnv("EASEL_WORKER_POOLS", "gpus"), testenv.WithEnv("EASEL_WORKER_HEARTBEAT", "30s"),
+		testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"))
+	a, b := testenv.Start(t, env), testenv.Start(t, env)
+	key, _, err := a.App.Actions.Keys.Create(context.Background(), policy.Principal{Service: true}, actions.KeyInput{Pool: "gpus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := testenv.As("admin")
+	onB := &protoWorker{t: t, url: b.URL, key: key}
+	onB.hello("box-b")
+	a.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "gpus", "endpoint_type": "Async",
+		"instance_type": "gpus", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}})
+	waitEndpoint(t, a, "esd-async-gpus", "InService")
+	seen := func() time.Time {
+		ws, err := b.App.Actions.Workers.List(context.Background(), policy.Principal{Service: true}, []string{"gpus"})
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("workers: %v %v", ws, err)
+		}
+		return ws[0].LastSeen
+	}
+	hello := seen()
+	got := make(chan *workerproto.Job, 1)
+	go func() { got <- onB.lease(10 * time.Second) }()
+	// The worker's long poll on b has begun (it records the call) when the
+	// job starts on a.
+	waitFor(t, "the worker to wait on replica b", func() bool { return seen().After(hello) })
+	r := a.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}})
+	createParams(t, r, map[string]any{"prompt": "x"})
+	id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	a.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
+	if job := <-got; job == nil || job.ID != id {
+		t.Fatalf("the worker on replica b got %+v, want job %s within its one long poll", job, id)
+	}
+}
