@@ -39,9 +39,13 @@ postgres-binaries:
 
 # make run plus the A1111 simulator (easel sim-webui, test pictures, not
 # Stable Diffusion) registered as the WebUI pool "sim": create an endpoint on
-# it in the console to see the whole flow without a GPU.
+# it in the console to see the whole flow without a GPU. A WebUI pool runs
+# only the models its members have: copy a model file you upload to Easel
+# into .data/sim-models/Stable-diffusion/ (Lora/, VAE/) as well; Easel
+# asks a member to rescan when a job needs a file it does not list.
 demo: build postgres-binaries
-	@bash -c 'set -m; ./bin/easel sim-webui --addr 127.0.0.1:7861 --delay 1s & sim=$$!; \
+	@mkdir -p .data/sim-models/Stable-diffusion .data/sim-models/Lora .data/sim-models/VAE
+	@bash -c 'set -m; ./bin/easel sim-webui --addr 127.0.0.1:7861 --delay 1s --models-dir .data/sim-models --switch-delay 1s & sim=$$!; \
 	  trap "kill $$sim 2>/dev/null" EXIT INT TERM; \
 	  EASEL_WEBUI_POOLS=sim=http://127.0.0.1:7861 ./bin/easel serve'
 

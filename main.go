@@ -30,7 +30,7 @@ commands:
   key create --user U | --service | --worker --pool P [--name N]
                                          print a new API key (shown once)
   key revoke ID
-  sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1]
+  sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1] [--models-dir DIR] [--switch-delay 2s]
                                          run the AUTOMATIC1111 API simulator (tests, demos; not Stable Diffusion)
   sagemaker check                        check the SageMaker prerequisites (bucket, image, roles) with read-only calls
 `

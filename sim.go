@@ -17,6 +17,8 @@ func simWebUI(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", ":7861", "listen address")
 	delay := fs.Duration("delay", 0, "time each generation takes")
 	failRate := fs.Float64("fail-rate", 0, "probability (0..1) that a generation fails with 500")
+	modelsDir := fs.String("models-dir", "", "folder with Stable-diffusion/, Lora/ and VAE/ model files to serve (default: the built-in model only)")
+	switchDelay := fs.Duration("switch-delay", 0, "time loading another checkpoint takes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -25,5 +27,6 @@ func simWebUI(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 	fmt.Fprintf(stdout, "easel sim-webui: an AUTOMATIC1111 API SIMULATOR on %s (draws test pictures; not Stable Diffusion)\n", *addr)
-	return sim.Serve(ctx, *addr, sim.Options{Delay: *delay, FailRate: *failRate}, log)
+	return sim.Serve(ctx, *addr, sim.Options{Delay: *delay, FailRate: *failRate,
+		ModelsDir: *modelsDir, SwitchDelay: *switchDelay}, log)
 }

@@ -76,9 +76,14 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
 		return err
 	}
-	res, err := w.invoke(ctx, inf, job.Args.Params)
+	watched, stopWatch := w.watchCancel(ctx, inf.ID)
+	res, err := w.invoke(watched, inf, job.Args.Params)
+	cancelled := errors.Is(context.Cause(watched), errCancelled)
+	stopWatch()
 	var snooze *river.JobSnoozeError
 	switch {
+	case cancelled:
+		return nil // it ended meanwhile (cancelled): nothing to record
 	case errors.As(err, &snooze):
 		return err
 	case err != nil && ctx.Err() != nil && time.Now().After(deadline):

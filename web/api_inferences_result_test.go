@@ -18,7 +18,7 @@ func TestWebUIAnswerWithoutImagesFails(t *testing.T) {
 	t.Parallel()
 	var answer atomic.Value
 	answer.Store("")
-	simulator := sim.Handler(sim.Options{})
+	simulator := sim.Handler(sim.Options{ModelsDir: simModels(t)})
 	member := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := answer.Load().(string); a != "" && r.URL.Path == "/sdapi/v1/txt2img" {
 			w.Header().Set("Content-Type", "application/json")

@@ -2,12 +2,16 @@ package web_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,9 +37,10 @@ func inferenceServer(t *testing.T, env ...testenv.Option) *testenv.Server {
 // the slow pool has finished sending.
 func inferenceServerCounting(t *testing.T, env ...testenv.Option) (*testenv.Server, *atomic.Int64) {
 	t.Helper()
-	studio := httptest.NewServer(sim.Handler(sim.Options{}))
+	models := simModels(t)
+	studio := httptest.NewServer(sim.Handler(sim.Options{ModelsDir: models}))
 	slowAnswers := &atomic.Int64{}
-	slowSim := sim.Handler(sim.Options{Delay: 3 * time.Second})
+	slowSim := sim.Handler(sim.Options{Delay: 3 * time.Second, ModelsDir: models})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slowSim.ServeHTTP(w, r)
 		if r.Method == http.MethodPost {
@@ -63,7 +68,25 @@ func inferenceServerCounting(t *testing.T, env ...testenv.Option) (*testenv.Serv
 
 func mustActiveModel(t *testing.T, s *testenv.Server, typ, name string) {
 	t.Helper()
-	uploadModel(t, s, typ, name)
+	uploadModelBytes(t, s, typ, name, modelBytes(name))
+}
+
+// modelBytes is the content mustActiveModel uploads for a model file.
+func modelBytes(name string) []byte { return []byte("weights of " + name) }
+
+// simModels returns a simulator models folder holding base.safetensors
+// with the bytes mustActiveModel uploads: a WebUI pool runs only the
+// checkpoints its members have.
+func simModels(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, sim.CheckpointDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, sim.CheckpointDir, "base.safetensors"), modelBytes("base.safetensors"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // waitRunning waits until a worker has started the job (sent it to a GPU).
@@ -158,6 +181,13 @@ func checkImages(t *testing.T, job map[string]any, n, w, h int) {
 	}
 	if err := json.Unmarshal([]byte(file.Info), &info); err != nil || len(info.Infotexts) != n {
 		t.Errorf("info %q: infotexts %v (%v), want %d", file.Info, info.Infotexts, err, n)
+	}
+	// The checkpoint the job chose ran: its file's hash is in every infotext.
+	sum := sha256.Sum256(modelBytes("base.safetensors"))
+	for _, it := range info.Infotexts {
+		if want := "Model hash: " + hex.EncodeToString(sum[:])[:10] + ", Model: base"; !strings.Contains(it, want) {
+			t.Errorf("infotext %q does not say %q", it, want)
+		}
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 // the presigned part, PUT status Active) and returns its id and S3 folder.
 func uploadModel(t *testing.T, s *testenv.Server, typ, name string) (id, folder string) {
 	t.Helper()
-	return uploadModelBytes(t, s, typ, name, []byte("weights of "+name))
+	return uploadModelBytes(t, s, typ, name, modelBytes(name))
 }
 
 // uploadModelBytes is uploadModel with the file's bytes.

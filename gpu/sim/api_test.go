@@ -48,7 +48,13 @@ func TestErrors(t *testing.T) {
 		{"/sdapi/v1/txt2img", `[1]`, "JSON", 422},
 		{"/sdapi/v1/txt2img", `{"width":"wide"}`, "JSON", 422},
 		{"/sdapi/v1/txt2img", `null`, "object", 422},
-		{"/sdapi/v1/extra-single-image", `{}`, "Invalid encoded image", 400},
+		{"/sdapi/v1/extra-single-image", `{}`, "Invalid encoded image", 500},
+		{"/sdapi/v1/img2img", `{"prompt":"x"}`, "Init image not found", 404},
+		{"/sdapi/v1/img2img", `{"init_images":["bm90IGFuIGltYWdl"]}`, "Invalid encoded image", 500},
+		{"/sdapi/v1/img2img", `{"init_images":["http://169.254.169.254/x.png"]}`, "Invalid encoded image", 500},
+		{"/sdapi/v1/txt2img", `{"override_settings":{"outdir_samplez":"/tmp"}}`, "'outdir_samplez'", 500},
+		{"/sdapi/v1/txt2img", `{"override_settings":{"sd_model_checkpoint":"ghost.safetensors"}}`, "checkpoint not found: ghost.safetensors", 500},
+		{"/sdapi/v1/txt2img", `{"override_settings":{"sd_vae":"ghost.vae.pt"}}`, "VAE not found: ghost.vae.pt", 500},
 	} {
 		rec := post(t, h, tc.path, tc.body)
 		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
@@ -58,8 +64,8 @@ func TestErrors(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e["detail"] == nil {
 			t.Errorf("%s %s: error body %s has no detail", tc.path, tc.body, rec.Body)
 		}
-		if tc.code == 400 && e["error"] == nil {
-			t.Errorf("%s %s: 400 without error field", tc.path, tc.body)
+		if tc.code != 422 && (e["error"] == nil || e["body"] == nil || e["errors"] == nil) {
+			t.Errorf("%s %s: %d not in A1111's {error, detail, body, errors} shape", tc.path, tc.body, tc.code)
 		}
 	}
 }
@@ -67,9 +73,9 @@ func TestErrors(t *testing.T) {
 func TestFailRate(t *testing.T) {
 	h := sim.Handler(sim.Options{FailRate: 1})
 	rec := post(t, h, "/sdapi/v1/txt2img", `{}`)
-	var e struct{ Error, Detail string }
+	var e struct{ Error, Errors string }
 	_ = json.Unmarshal(rec.Body.Bytes(), &e)
-	if rec.Code != 500 || e.Error != "RuntimeError" || !strings.Contains(e.Detail, "simulated") {
+	if rec.Code != 500 || e.Error != "RuntimeError" || !strings.Contains(e.Errors, "simulated") {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 	// Health endpoints never fail.
@@ -88,7 +94,7 @@ func TestDelay(t *testing.T) {
 		t.Fatalf("answered after %v", d)
 	}
 
-	// A client that goes away ends the wait: no image is drawn for it.
+	// A client that is gone before its turn is not served.
 	slow := sim.Handler(sim.Options{Delay: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"io"
 	"net/http"
 )
 
@@ -19,7 +20,12 @@ type extrasRequest struct {
 
 // extraSingle "upscales" the image with nearest neighbour and marks it as
 // simulated.
-func (s *server) extraSingle(w http.ResponseWriter, body []byte) {
+func (s *server) extraSingle(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		httpException(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
 	req := extrasRequest{UpscalingResize: 2, UpscalingResizeW: 512, UpscalingResizeH: 512}
 	if err := json.Unmarshal(body, &req); err != nil {
 		unprocessable(w, "JSON decode error: "+err.Error())
@@ -27,7 +33,7 @@ func (s *server) extraSingle(w http.ResponseWriter, body []byte) {
 	}
 	in, err := decodeImage(req.Image)
 	if err != nil {
-		badRequest(w, "Invalid encoded image: "+err.Error())
+		httpException(w, http.StatusInternalServerError, "Invalid encoded image")
 		return
 	}
 	b := in.Bounds()
@@ -37,6 +43,17 @@ func (s *server) extraSingle(w http.ResponseWriter, body []byte) {
 	}
 	if ow < 1 || oh < 1 || ow > MaxSide || oh > MaxSide {
 		badRequest(w, fmt.Sprintf("output size %dx%d is outside the simulator's limit of 1..%d", ow, oh, MaxSide))
+		return
+	}
+	if !s.acquire(r.Context()) {
+		return
+	}
+	defer s.release()
+	j := s.begin("extras", 1)
+	defer s.end(j)
+	s.sample(j) // Delay is its time; an interrupt cuts it short, the image is made anyway
+	if s.fail() {
+		exception(w, "RuntimeError", "simulated failure (--fail-rate)")
 		return
 	}
 	src := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -49,10 +66,10 @@ func (s *server) extraSingle(w http.ResponseWriter, body []byte) {
 			copy(row[4*x:4*x+4], srow[4*(x*b.Dx()/ow):])
 		}
 	}
-	banner(out)
+	banner(out, "")
 	enc, err := encodePNG(out)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, apiError{Error: "RuntimeError", Detail: err.Error()})
+		exception(w, "RuntimeError", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{

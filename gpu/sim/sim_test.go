@@ -99,7 +99,7 @@ func TestTxt2imgDeterministic(t *testing.T) {
 		in.Steps != 20 || in.Sampler != "Euler a" || in.CFGScale != 7 {
 		t.Fatalf("info = %+v", in)
 	}
-	want := "a red fox\nSteps: 20, Sampler: Euler a, CFG scale: 7.0, Seed: 42, Size: 320x192, Model: easel-simulator"
+	want := "a red fox\nSteps: 20, Sampler: Euler a, CFG scale: 7.0, Seed: 42, Size: 320x192, Model hash: 479967b4bd, Model: easel-simulator"
 	if len(in.Infotexts) != 1 || !strings.HasPrefix(in.Infotexts[0], want) {
 		t.Fatalf("infotexts = %q", in.Infotexts)
 	}
@@ -181,7 +181,7 @@ func TestImg2img(t *testing.T) {
 	if a1.Parameters["init_images"] != nil {
 		t.Fatal("init_images echoed")
 	}
-	if rec := post(t, h, "/sdapi/v1/img2img", req("bm90IGFuIGltYWdl")); rec.Code != http.StatusBadRequest {
+	if rec := post(t, h, "/sdapi/v1/img2img", req("bm90IGFuIGltYWdl")); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("bad init image: status %d", rec.Code)
 	}
 }

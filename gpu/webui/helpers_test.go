@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"image"
 	"image/png"
 	"log/slog"
@@ -19,8 +20,11 @@ import (
 	"easel/gpu/webui"
 )
 
-// member is a simulator server that counts its requests and the most it
-// had in flight at once.
+// generation are the paths that generate (and take the GPU).
+var generation = map[string]bool{"/sdapi/v1/txt2img": true, "/sdapi/v1/img2img": true, "/sdapi/v1/extra-single-image": true}
+
+// member is a simulator server that counts its generation requests and
+// the most it had in flight at once.
 type member struct {
 	*httptest.Server
 	mu                  sync.Mutex
@@ -35,7 +39,7 @@ func newMember(t *testing.T, opts sim.Options, wrap func(http.Handler) http.Hand
 		h = wrap(h)
 	}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
+		if r.Method != http.MethodPost || !generation[r.URL.Path] {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -100,6 +104,32 @@ func decodePNG(t *testing.T, b64 string) image.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// simStats returns the counters of the simulator at url.
+func simStats(t *testing.T, url string) sim.Stats {
+	t.Helper()
+	res, err := http.Get(url + sim.StatsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st sim.Stats
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// waitFor polls cond until it holds (or fails the test after a minute).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // closedURL returns the URL of a server that is no longer listening.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"easel/gpu"
+	"easel/gpu/a1111"
 )
 
 // taskPaths maps the tasks Invoke runs to A1111 API paths.
@@ -28,18 +29,28 @@ type HTTPError struct {
 	Member     string // host and path, no credentials
 	StatusCode int
 	Message    string
+	body       []byte
 }
 
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("webui member %s: HTTP %d: %s", e.Member, e.StatusCode, e.Message)
 }
 
-// Invoke POSTs req.Params to the A1111 API path of req.Task on one member
-// of the endpoint's pool: a free one (at most one request per member),
-// healthy ones first, round robin; when all are busy it waits, honouring
-// ctx, whose deadline is the request timeout. An unreachable, timed-out
-// or 5xx member is marked unhealthy for Cooldown and the error is a
-// gpu.TransientError; a 4xx answer is a plain *HTTPError.
+// Invoke sends req to one member of the endpoint's pool: a free one (at
+// most one request per member), healthy ones first, round robin; when all
+// are busy it waits, honouring ctx, whose deadline is the request timeout.
+//
+// The parameters are sanitised (a1111.Sanitise) and the checkpoint and
+// VAE chosen in req.Models selected; a member that lacks them, after a
+// rescan, fails the job with a *MissingModelError. The answer must come
+// from the chosen checkpoint (a1111.CheckAnswer). Errors that blame the
+// request (a1111.Judge: 4xx, and the 500s A1111 answers for bad images or
+// options) fail the job and leave the member healthy; 408 and 429 are
+// transient; other failures are transient (gpu.TransientError) and mark
+// the member unhealthy for Cooldown when it no longer answers its
+// progress, or after MaxFailures in a row. When ctx ends while the member
+// works, the member is interrupted (POST /sdapi/v1/interrupt) and stays
+// taken until it is idle.
 func (b *Backend) Invoke(ctx context.Context, name string, req gpu.Request) (gpu.Result, error) {
 	p, err := b.poolOf(name)
 	if err != nil {
@@ -49,6 +60,14 @@ func (b *Backend) Invoke(ctx context.Context, name string, req gpu.Request) (gpu
 	if !ok {
 		return gpu.Result{}, fmt.Errorf("webui: task %q is not supported (txt2img, img2img, extra-single-image)", req.Task)
 	}
+	checkpoint, vae := "", ""
+	if req.Task == a1111.Txt2img || req.Task == a1111.Img2img {
+		checkpoint, vae = chosen(req.Models)
+	}
+	params, err := prepare(req.Task, req.Params, checkpoint, vae)
+	if err != nil {
+		return gpu.Result{}, err
+	}
 	m, err := p.acquire(ctx)
 	if err != nil {
 		err = fmt.Errorf("webui pool %s: waiting for a free member: %w", p.name, err)
@@ -57,33 +76,97 @@ func (b *Backend) Invoke(ctx context.Context, name string, req gpu.Request) (gpu
 		}
 		return gpu.Result{}, err
 	}
-	defer p.release(m)
-
-	body, err := b.post(ctx, m, path, req.Params)
-	if err != nil {
-		var he *HTTPError
-		switch {
-		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-			return gpu.Result{}, err // the caller gave up; not the member's fault
-		case errors.As(err, &he) && (he.StatusCode == http.StatusTooManyRequests ||
-			he.StatusCode == http.StatusRequestTimeout):
-			return gpu.Result{}, gpu.TransientError{Err: err} // busy, not broken
-		case errors.As(err, &he) && he.StatusCode < 500:
-			return gpu.Result{}, err
+	release := true
+	defer func() {
+		if release {
+			p.release(m)
 		}
-		p.mark(m, b.Cooldown)
-		b.log.Warn("webui member failed", "pool", p.name, "member", m.name, "inference", req.InferenceID, "err", err)
-		return gpu.Result{}, gpu.TransientError{Err: err}
+	}()
+
+	hash10, err := b.ensureModels(ctx, m, checkpoint, vae)
+	var body []byte
+	if err == nil {
+		body, err = b.post(ctx, m, path, params)
+		if err != nil && ctx.Err() != nil {
+			release = false
+			go b.stop(p, m, req.InferenceID) // releases m once it is idle
+		}
 	}
-	p.mark(m, 0)
-	return decodeResult(m, req, body)
+	if err != nil {
+		return gpu.Result{}, b.failure(ctx, p, m, req, err)
+	}
+	p.succeeded(m)
+	res, err := decodeResult(m, req, body)
+	if err != nil {
+		return res, err
+	}
+	if res.Failure != "" {
+		return res, nil // the WebUI's error JSON with 200: the job fails with it
+	}
+	if err := a1111.CheckAnswer(req.Task, res, checkpoint, hash10); err != nil {
+		return gpu.Result{}, fmt.Errorf("webui member %s: %w", m.name, err)
+	}
+	return res, nil
+}
+
+// failure classifies err, from talking to m about req, and records what
+// it says about m.
+func (b *Backend) failure(ctx context.Context, p *pool, m *member, req gpu.Request, err error) error {
+	var he *HTTPError
+	var missing *MissingModelError
+	switch {
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return err // the caller gave up; not the member's fault
+	case ctx.Err() != nil:
+		return gpu.TransientError{Err: err} // out of time; stop judges the member
+	case errors.As(err, &missing):
+		p.mark(m, 0)
+		return err
+	case errors.As(err, &he):
+		switch a1111.Judge(he.StatusCode, he.body) {
+		case a1111.Caller:
+			p.mark(m, 0)
+			return err
+		case a1111.Busy:
+			return gpu.TransientError{Err: err}
+		}
+	}
+	if !b.alive(m) {
+		p.mark(m, b.Cooldown)
+		b.log.Warn("webui member down", "pool", p.name, "member", m.name, "inference", req.InferenceID, "err", err)
+	} else if n := p.failed(m); n >= b.MaxFailures {
+		p.mark(m, b.Cooldown)
+		b.log.Warn("webui member failing", "pool", p.name, "member", m.name, "inference", req.InferenceID,
+			"failures_in_a_row", n, "err", err)
+	} else {
+		b.log.Info("webui member failed a request but answers", "pool", p.name, "member", m.name,
+			"inference", req.InferenceID, "err", err)
+	}
+	return gpu.TransientError{Err: err}
+}
+
+// prepare decodes the request's parameters, sanitises them and selects
+// the models. Parameters that are not a JSON object, or that a1111.Sanitise
+// refuses, are an error matching a1111.ErrInvalid.
+func prepare(task string, raw json.RawMessage, checkpoint, vae string) ([]byte, error) {
+	params := map[string]any{}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // seeds and sizes pass through exactly
+		if err := dec.Decode(&params); err != nil || params == nil {
+			return nil, fmt.Errorf("webui: %w: the parameters are not a JSON object", a1111.ErrInvalid)
+		}
+	}
+	params, err := a1111.Sanitise(task, params)
+	if err != nil {
+		return nil, fmt.Errorf("webui: %w", err)
+	}
+	a1111.Select(params, checkpoint, vae)
+	return json.Marshal(params)
 }
 
 // post sends params to m and returns the body of a 2xx answer.
-func (b *Backend) post(ctx context.Context, m *member, path string, params json.RawMessage) ([]byte, error) {
-	if len(params) == 0 {
-		params = json.RawMessage("{}")
-	}
+func (b *Backend) post(ctx context.Context, m *member, path string, params []byte) ([]byte, error) {
 	hreq, err := b.newRequest(ctx, m, http.MethodPost, path, bytes.NewReader(params))
 	if err != nil {
 		return nil, err
@@ -98,7 +181,7 @@ func (b *Backend) post(ctx context.Context, m *member, path string, params json.
 		return nil, fmt.Errorf("webui member %s: reading the answer: %w", m.name, causeOf(err))
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &HTTPError{Member: m.name, StatusCode: resp.StatusCode, Message: errorText(body)}
+		return nil, &HTTPError{Member: m.name, StatusCode: resp.StatusCode, Message: errorText(body), body: body}
 	}
 	return body, nil
 }
@@ -160,7 +243,7 @@ func errorText(body []byte) string {
 			parts = append(parts, fmt.Sprintf("%v: %s", d.Loc, d.Msg))
 		}
 	}
-	if e.Errors != "" && e.Errors != detail {
+	if e.Errors != "" && (detail == "" || !strings.Contains(e.Errors, detail)) {
 		parts = append(parts, e.Errors)
 	}
 	if len(parts) == 0 {

@@ -25,6 +25,7 @@ type member struct {
 
 	busy      bool      // a request is in flight (at most one at a time)
 	downUntil time.Time // marked unhealthy until then
+	failures  int       // server failures in a row
 }
 
 // pool is the run-time state of a Pool.
@@ -53,11 +54,13 @@ func newPool(p Pool) *pool {
 	return st
 }
 
-// url returns the member's URL for an API path.
+// url returns the member's URL for an API path, which may end in a query.
 func (m *member) url(path string) string {
 	u := *m.base
+	path, query, _ := strings.Cut(path, "?")
 	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawPath = ""
+	u.RawQuery = query
 	return u.String()
 }
 
@@ -131,12 +134,30 @@ func (p *pool) mark(m *member, down time.Duration) {
 	defer p.mu.Unlock()
 	if down > 0 {
 		m.downUntil = time.Now().Add(down)
+		m.failures = 0
 		return
 	}
 	if !m.downUntil.IsZero() {
 		m.downUntil = time.Time{}
 		p.wakeLocked()
 	}
+}
+
+// failed counts a server failure of m that still answers its progress and
+// returns how many there have been in a row.
+func (p *pool) failed(m *member) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m.failures++
+	return m.failures
+}
+
+// succeeded ends m's run of failures.
+func (p *pool) succeeded(m *member) {
+	p.mu.Lock()
+	m.failures = 0
+	p.mu.Unlock()
+	p.mark(m, 0)
 }
 
 // health is one member's health-check outcome.

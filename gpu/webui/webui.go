@@ -25,6 +25,14 @@ type Backend struct {
 	// Cooldown is how long a member that failed stays marked unhealthy
 	// (default 30s); invokes skip it unless every member is marked.
 	Cooldown time.Duration
+	// MaxFailures is how many server failures in a row (5xx that do not
+	// blame the request) mark a member unhealthy although it still
+	// answers its progress (default 3); one that does not answer is
+	// marked at once.
+	MaxFailures int
+	// StopTimeout bounds the wait for a member to go idle after Easel
+	// interrupted it (default 2m); then it is marked unhealthy.
+	StopTimeout time.Duration
 
 	client *http.Client
 	log    *slog.Logger
@@ -47,7 +55,7 @@ func New(pools []Pool, client *http.Client, log *slog.Logger) *Backend {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Backend{HealthTimeout: 5 * time.Second, Cooldown: 30 * time.Second,
+	b := &Backend{HealthTimeout: 5 * time.Second, Cooldown: 30 * time.Second, MaxFailures: 3, StopTimeout: 2 * time.Minute,
 		client: client, log: log, pools: map[string]*pool{}, endpoints: map[string]string{}}
 	for _, p := range pools {
 		b.pools[p.Name] = newPool(p)

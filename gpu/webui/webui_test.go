@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"easel/gpu"
+	"easel/gpu/a1111"
 	"easel/gpu/sim"
 	"easel/gpu/webui"
 )
@@ -113,9 +114,18 @@ func TestInvokeTasks(t *testing.T) {
 	if !errors.As(err, &he) || he.StatusCode != 400 || gpu.IsTransient(err) || !strings.Contains(err.Error(), "2048") {
 		t.Fatalf("oversized request: %v", err)
 	}
-	_, err = b.Invoke(ctx, "ep", txt2img(`{"prompt":`))
+	_, err = b.Invoke(ctx, "ep", txt2img(`{"steps":"many"}`))
 	if !errors.As(err, &he) || he.StatusCode != 422 || gpu.IsTransient(err) {
+		t.Fatalf("wrong type: %v", err)
+	}
+	// Parameters that are not a JSON object never reach a member.
+	_, gens := m.stats()
+	_, err = b.Invoke(ctx, "ep", txt2img(`{"prompt":`))
+	if !errors.Is(err, a1111.ErrInvalid) || gpu.IsTransient(err) {
 		t.Fatalf("bad JSON: %v", err)
+	}
+	if _, after := m.stats(); after != gens {
+		t.Errorf("bad JSON reached the member")
 	}
 }
 
@@ -227,12 +237,16 @@ func TestFailuresAreTransient(t *testing.T) {
 	if _, err := b.Invoke(ctx, "ep", txt2img(`{}`)); !gpu.IsTransient(err) {
 		t.Fatalf("timeout: %v", err)
 	}
+	// The member, which would go on generating, was told to stop.
+	waitFor(t, "the slow member to be interrupted", func() bool { return simStats(t, slow.URL).Interrupts == 1 })
 
-	// A 5xx member is transient and then skipped in favour of a good one.
+	// A 5xx member that still answers is transient; after MaxFailures in
+	// a row it is skipped in favour of a good one.
 	failing, good := newMember(t, sim.Options{FailRate: 1}, nil), newMember(t, sim.Options{}, nil)
 	b = backend(t, nil, failing.URL, good.URL)
+	b.MaxFailures = 3
 	var transient int
-	for range 4 {
+	for range 8 {
 		_, err := b.Invoke(context.Background(), "ep", txt2img(`{"width":64,"height":64}`))
 		if err != nil {
 			if !gpu.IsTransient(err) || !strings.Contains(err.Error(), "simulated failure") {
@@ -241,8 +255,8 @@ func TestFailuresAreTransient(t *testing.T) {
 			transient++
 		}
 	}
-	if _, n := failing.stats(); transient != 1 || n != 1 {
-		t.Fatalf("%d transient errors, failing member asked %d times; want 1 and 1", transient, n)
+	if _, n := failing.stats(); transient != 3 || n != 3 {
+		t.Fatalf("%d transient errors, failing member asked %d times; want 3 and 3", transient, n)
 	}
 }
 
