@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"easel/gpu/a1111"
 	"easel/jobs"
 	"easel/store"
 	"easel/workerproto"
@@ -42,6 +43,10 @@ func (h *Workers) describe(ctx context.Context, l store.Lease) (*workerproto.Job
 	var params map[string]any
 	if err := json.Unmarshal(raw, &params); err != nil {
 		return nil, fmt.Errorf("the parameter file is not a JSON object: %w", err)
+	}
+	// Workers get what is safe for a shared WebUI, like push pools.
+	if params, err = a1111.Sanitise(l.TaskType, params); err != nil {
+		return nil, err
 	}
 	ttl := time.Until(l.StartTime.Add(h.t.JobTimeout)) + time.Minute
 	job := &workerproto.Job{ID: l.ID.String(), Token: l.Token.String(), Task: l.TaskType, Params: params,

@@ -269,6 +269,10 @@ func TestWorkersOnTwoReplicas(t *testing.T) {
 	}
 	admin := testenv.As("admin")
 	onB := &protoWorker{t: t, url: b.URL, key: key}
+	// Replica b learns of the new key from a's notification.
+	waitFor(t, "replica b to know the worker key", func() bool {
+		return onB.call(workerproto.PathHello, workerproto.Hello{Name: "box-b"}, nil) == http.StatusOK
+	})
 	onB.hello("box-b")
 	a.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "gpus", "endpoint_type": "Async",
 		"instance_type": "gpus", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}})
