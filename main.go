@@ -32,6 +32,8 @@ commands:
   key revoke ID
   sim-webui [--addr :7861] [--delay 2s] [--fail-rate 0.1] [--models-dir DIR] [--switch-delay 2s]
                                          run the AUTOMATIC1111 API simulator (tests, demos; not Stable Diffusion)
+  worker --server URL --models-dir DIR [--webui http://127.0.0.1:7860] [--name N] [--cache-size 200GiB] [--grace 30s]
+                                         lease and run jobs beside a GPU's WebUI (key: EASEL_WORKER_KEY or --key)
   sagemaker check                        check the SageMaker prerequisites (bucket, image, roles) with read-only calls
 `
 
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return sageMakerCommand(ctx, args, getenv, stdout)
 	case "sim-webui":
 		return simWebUI(ctx, args, stdout)
+	case "worker":
+		return workerCommand(ctx, args, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
