@@ -30,16 +30,20 @@ type simWebUI struct {
 	refreshes []string
 }
 
-func newSimWebUI(t *testing.T) *simWebUI {
+// newSimWebUI is the simulator over the models folder dir (the worker's),
+// recording rescans and runs. With ignoreSelection it drops the chosen
+// checkpoint, as real A1111 silently ignores a name it does not know, so
+// whatever it has loaded runs.
+func newSimWebUI(t *testing.T, dir string, ignoreSelection bool) *simWebUI {
 	s := &simWebUI{}
-	h := sim.Handler(sim.Options{Seed: 1})
+	h := sim.Handler(sim.Options{Seed: 1, ModelsDir: dir})
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch route := strings.TrimPrefix(r.URL.Path, "/sdapi/v1/"); route {
 		case "refresh-checkpoints", "refresh-vae", "refresh-loras":
 			s.mu.Lock()
 			s.refreshes = append(s.refreshes, route)
 			s.mu.Unlock()
-			reply(w, 200, nil)
+			h.ServeHTTP(w, r)
 		case "memory":
 			reply(w, 200, map[string]any{"cuda": map[string]any{"error": "unavailable"}})
 		case "progress":
@@ -53,7 +57,12 @@ func newSimWebUI(t *testing.T) *simWebUI {
 			s.mu.Lock()
 			s.runs = append(s.runs, body)
 			s.mu.Unlock()
+			if o, ok := body["override_settings"].(map[string]any); ok && ignoreSelection {
+				delete(o, "sd_model_checkpoint")
+				raw, _ = json.Marshal(body)
+			}
 			r.Body = io.NopCloser(bytes.NewReader(raw))
+			r.ContentLength = int64(len(raw))
 			h.ServeHTTP(w, r)
 		default:
 			h.ServeHTTP(w, r)
@@ -68,8 +77,8 @@ func newSimWebUI(t *testing.T) *simWebUI {
 const simCheckpoint = "easel-simulator"
 
 func TestJobEndToEnd(t *testing.T) {
-	webui := newSimWebUI(t)
 	easel, store, dir := newFakeEasel(t), newFakeStore(t), modelsDir(t)
+	webui := newSimWebUI(t, dir, false)
 	ckpt := store.model("Stable-diffusion", sim.ModelName+".safetensors", simCheckpoint)
 	if ckpt.SHA256 != sim.ModelSHA256 {
 		t.Fatalf("the simulator's checkpoint hashes to %s, want %s", ckpt.SHA256, sim.ModelSHA256)
@@ -168,10 +177,12 @@ func hasModel(list []workerproto.Model, m workerproto.Model) bool {
 }
 
 func TestWrongModelFailsTheJob(t *testing.T) {
-	webui := newSimWebUI(t)
 	easel, store, dir := newFakeEasel(t), newFakeStore(t), modelsDir(t)
-	// The simulator runs only its own model, as A1111 runs its loaded one
-	// for a name it does not know.
+	// The WebUI has its own model loaded, placed there by a person.
+	if err := os.WriteFile(filepath.Join(dir, "Stable-diffusion", simCheckpoint+".safetensors"), []byte(simCheckpoint), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	webui := newSimWebUI(t, dir, true)
 	other := store.model("Stable-diffusion", "other.safetensors", "other weights")
 	easel.add(workerproto.Job{ID: "j1", Task: "txt2img", Params: map[string]any{"prompt": "x", "width": 64, "height": 64},
 		Models: []workerproto.Model{other}, Checkpoint: other.Name, Uploads: store.uploads("j1", 1)})
@@ -226,8 +237,8 @@ func TestSwitchProgressAndJPEG(t *testing.T) {
 }
 
 func TestBadKeyStopsTheWorker(t *testing.T) {
-	webui := newSimWebUI(t)
 	easel, store, dir := newFakeEasel(t), newFakeStore(t), modelsDir(t)
+	webui := newSimWebUI(t, dir, false)
 	r := startWorker(t, webui.srv.URL, dir, easel, store, func(c *worker.Config) { c.Key = "ewk_wrong" })
 	if err := r.wait(); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Run with a wrong key = %v, want the key refused", err)
@@ -235,8 +246,8 @@ func TestBadKeyStopsTheWorker(t *testing.T) {
 }
 
 func TestHelloAgainWhenForgotten(t *testing.T) {
-	webui := newSimWebUI(t)
 	easel, store, dir := newFakeEasel(t), newFakeStore(t), modelsDir(t)
+	webui := newSimWebUI(t, dir, false)
 	easel.forget = true
 	startWorker(t, webui.srv.URL, dir, easel, store, nil)
 	waitFor(t, "a second hello after a 404 on Lease", func() bool {
@@ -246,7 +257,7 @@ func TestHelloAgainWhenForgotten(t *testing.T) {
 }
 
 func TestWaitsForTheWebUIBeforeHello(t *testing.T) {
-	webui := newSimWebUI(t)
+	webui := newSimWebUI(t, "", false)
 	var down atomic.Bool
 	var asked atomic.Int32
 	down.Store(true)
