@@ -23,6 +23,9 @@ var forbiddenImports = map[string][]string{
 	"easel/blob":     {"easel/"},
 	"easel/netguard": {"easel/"},
 	"easel/web":      {"easel/app", "easel/jobs"},
+	// A worker runs on a GPU machine: it speaks to Easel only over HTTP.
+	"easel/worker": {"easel/actions", "easel/handlers", "easel/views", "easel/web", "easel/app", "easel/store",
+		"easel/policy", "easel/jobs", "easel/gpu", "easel/blob", "easel/embedded", "easel/migrations"},
 }
 
 func TestLayering(t *testing.T) {
