@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/store"
+	"easel/views"
 )
 
 // uploadRequest is what static/upload.js sends to start browser uploads.
@@ -94,5 +95,5 @@ func jsonError(c echo.Context, err error) error {
 		}
 		status = http.StatusBadRequest
 	}
-	return c.JSON(status, map[string]string{"error": store.ErrorMessage(err)})
+	return c.JSON(status, map[string]string{"error": views.Plainly(store.ErrorMessage(err))})
 }

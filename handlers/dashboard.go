@@ -33,7 +33,7 @@ func NewDashboard(s *store.Store, p *policy.Policy, users *Users, roles *Roles, 
 func (h *Dashboard) Page(c echo.Context) error {
 	ctx := c.Request().Context()
 	who := actor(c)
-	p := views.DashboardPage{Base: BaseView(c, h.policy, "Dashboard", "dashboard")}
+	p := views.DashboardPage{Base: pageBase(c, h.policy, "Dashboard", "dashboard")}
 	if p.Can.ListUsers {
 		users, err := h.users.List(ctx, who, "")
 		if err != nil {
@@ -80,7 +80,11 @@ func (h *Dashboard) Page(c echo.Context) error {
 		}
 	}
 	if p.Can.AllUsers {
-		if p.Audit, err = h.store.RecentAudit(ctx, 10); err != nil {
+		entries, err := h.store.RecentAudit(ctx, 10)
+		if err != nil {
+			return err
+		}
+		if p.Changes, err = h.changes(ctx, entries, p.Can); err != nil {
 			return err
 		}
 	}

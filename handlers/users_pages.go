@@ -23,7 +23,7 @@ func (h *Users) Page(c echo.Context) error {
 		return err
 	}
 	return Render(c, http.StatusOK, views.Users(views.UsersPage{
-		Base: BaseView(c, h.policy, "Users", "users"), Users: users, Form: form,
+		Base: pageBase(c, h.policy, "Users", "users"), Users: users, Form: form,
 	}))
 }
 
@@ -59,7 +59,7 @@ func (h *Users) CreatePage(c echo.Context) error {
 			return ferr
 		}
 		f.Errors = errs
-		return Render(c, status, views.UserCreateForm(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.UserCreateForm(f))
 	}
 	u, err := h.store.FindUser(ctx, in.Username)
 	if err != nil {
@@ -69,10 +69,10 @@ func (h *Users) CreatePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, templComponents(
+	return renderDone(c, http.StatusOK, templComponents(
 		views.UserCreateForm(f),
 		oobAppend("users-body", views.UserRowView(views.UserRow{User: u, CanModify: true, CSRF: CSRFToken(c)})),
-	))
+	), "User "+u.Username+" created.")
 }
 
 // EditRow is GET /users/:name/edit: the row as an inline form.
@@ -121,13 +121,13 @@ func (h *Users) UpdatePage(c echo.Context) error {
 			return ferr
 		}
 		f.Editing, f.Errors = true, errs
-		return Render(c, status, views.UserEditRow(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.UserEditRow(f))
 	}
 	u, err = h.store.FindUser(ctx, u.Username)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.UserRowView(h.row(c, u)))
+	return renderDone(c, http.StatusOK, views.UserRowView(h.row(c, u)), "User "+u.Username+" saved.")
 }
 
 // DeletePage is DELETE /users/:name; the emptied row replaces the old one.
