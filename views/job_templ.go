@@ -228,7 +228,7 @@ func JobDetail(p JobPage) templ.Component {
 			}
 		}
 		if p.CanModify {
-			if running(p.Job) {
+			if running(p.Job) && p.Can.CreateJobs {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<button class=\"outline small\" hx-post=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
