@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -14,6 +16,10 @@ import (
 
 // pageLimit is how many models the console lists at once.
 const pageLimit = 500
+
+// hashWait is how long after a model became Active its row waits for the
+// SHA-256 the checksum job records.
+const hashWait = 10 * time.Minute
 
 // Page is GET /models.
 func (h *Checkpoints) Page(c echo.Context) error {
@@ -38,7 +44,7 @@ func (h *Checkpoints) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.ModelsPage{Base: BaseView(c, h.policy, "Models", "models"), Filter: f, Total: total,
+	p := views.ModelsPage{Base: pageBase(c, h.policy, "Models", "models"), Filter: f, Total: total,
 		Types: store.CheckpointTypes, CanCreate: h.policy.Can(who, policy.CheckpointCreate),
 		ImportForm: views.ImportForm{Types: store.CheckpointTypes, Errors: views.FormErrors{}}}
 	for _, r := range roles {
@@ -51,7 +57,9 @@ func (h *Checkpoints) Page(c echo.Context) error {
 }
 
 func (h *Checkpoints) row(who policy.Principal, c store.Checkpoint) views.ModelRow {
-	return views.ModelRow{Checkpoint: c, CanModify: h.MayModify(who, c)}
+	// A finished upload gets its SHA-256 from a background job soon after.
+	hashing := c.SHA256 == "" && c.Status == store.CheckpointActive && h.store.Now().Sub(c.UpdatedAt) < hashWait
+	return views.ModelRow{Checkpoint: c, CanModify: h.MayModify(who, c), Hashing: hashing}
 }
 
 // renderRow answers with the row of the checkpoint in the path, shaped by
@@ -180,14 +188,19 @@ func (h *Checkpoints) ImportPage(c echo.Context) error {
 			}
 		}
 		f.URL, f.Errors = c.FormValue("url"), errs
-		return Render(c, status, views.ModelImportForm(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.ModelImportForm(f))
 	}
 	rows := make([]views.ModelRow, len(created))
 	for i, ck := range created {
 		rows[i] = h.row(actor(c), ck)
 	}
-	return Render(c, http.StatusOK, templComponents(views.ModelImportForm(f),
-		oobPrepend("models-body", templComponents(rowComponents(rows)...))))
+	names := make([]string, 0, len(created))
+	for _, ck := range created {
+		names = append(names, ck.Names...)
+	}
+	return renderDone(c, http.StatusOK, templComponents(views.ModelImportForm(f),
+		oobPrepend("models-body", templComponents(rowComponents(rows)...))),
+		"Importing "+strings.Join(names, ", ")+"; it becomes Active when the download finishes.")
 }
 
 func rowComponents(rows []views.ModelRow) []templ.Component {

@@ -7,6 +7,7 @@ import (
 
 	"easel/actions"
 	"easel/store"
+	"easel/views"
 )
 
 // uploadRequest is what static/upload.js sends to start browser uploads.
@@ -90,5 +91,5 @@ func jsonError(c echo.Context, err error) error {
 	if !ok {
 		return err
 	}
-	return c.JSON(status, map[string]string{"error": store.ErrorMessage(err)})
+	return c.JSON(status, map[string]string{"error": views.Plainly(store.ErrorMessage(err))})
 }

@@ -34,7 +34,7 @@ func NewDashboard(s *store.Store, p *policy.Policy, users *Users, roles *Roles, 
 func (h *Dashboard) Page(c echo.Context) error {
 	ctx := c.Request().Context()
 	who := actor(c)
-	p := views.DashboardPage{Base: BaseView(c, h.policy, "Dashboard", "dashboard")}
+	p := views.DashboardPage{Base: pageBase(c, h.policy, "Dashboard", "dashboard")}
 	if p.Can.ListUsers {
 		users, err := h.users.List(ctx, who, "")
 		if err != nil {
@@ -81,7 +81,11 @@ func (h *Dashboard) Page(c echo.Context) error {
 		}
 	}
 	if p.Can.AllUsers {
-		if p.Audit, err = store.RecentAudit(ctx, h.store.DB(), 10); err != nil {
+		entries, err := store.RecentAudit(ctx, h.store.DB(), 10)
+		if err != nil {
+			return err
+		}
+		if p.Changes, err = h.changes(ctx, entries, p.Can); err != nil {
 			return err
 		}
 	}

@@ -24,7 +24,7 @@ func (h *Endpoints) Page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.EndpointsPage{Base: BaseView(c, h.policy, "Endpoints", "endpoints"), Form: form,
+	p := views.EndpointsPage{Base: pageBase(c, h.policy, "Endpoints", "endpoints"), Form: form,
 		CanCreate: h.policy.Can(actor(c), policy.EndpointCreate)}
 	if p.CanCreate {
 		p.Checks = h.Prerequisites(ctx)
@@ -86,7 +86,7 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.EndpointPage{Base: BaseView(c, h.policy, e.Name, "endpoints"), Endpoint: e,
+	p := views.EndpointPage{Base: pageBase(c, h.policy, e.Name, "endpoints"), Endpoint: e,
 		CanDelete: h.row(actor(c), v, e).CanDelete, History: history}
 	// Everyone's jobs for holders of inference:all, else one's own.
 	if h.policy.Can(actor(c), policy.InferenceList) {
@@ -129,8 +129,9 @@ func (h *Endpoints) CreatePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, templComponents(views.EndpointCreateForm(fresh),
-		oobPrepend("endpoints-body", views.EndpointRowView(h.row(actor(c), v, e)))))
+	return renderDone(c, http.StatusOK, templComponents(views.EndpointCreateForm(fresh),
+		oobPrepend("endpoints-body", views.EndpointRowView(h.row(actor(c), v, e)))),
+		"Endpoint "+e.Name+" created; it is being deployed.")
 }
 
 func (h *Endpoints) formFailed(c echo.Context, f views.EndpointForm, err error) error {
@@ -143,7 +144,7 @@ func (h *Endpoints) formFailed(c echo.Context, f views.EndpointForm, err error) 
 		return ferr
 	}
 	f.Errors = errs
-	return Render(c, status, views.EndpointCreateForm(f))
+	return renderFailed(c, status, errs, consoleCan(c, h.policy), views.EndpointCreateForm(f))
 }
 
 // DeletePage is DELETE /endpoints/:name.

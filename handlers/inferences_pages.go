@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,7 +37,7 @@ func (h *Inferences) GalleryPage(c echo.Context) error {
 	if after, err := uuid.Parse(c.QueryParam("after")); err == nil {
 		q.After = &after
 	}
-	p := views.GalleryPage{Base: BaseView(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, policy.InferenceAll)}
+	p := views.GalleryPage{Base: pageBase(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, policy.InferenceAll)}
 	var last string
 	err := h.List(ctx, who, q, f.User, func(job store.Inference) error {
 		card := views.GalleryCard{Job: job}
@@ -112,59 +110,6 @@ func (h *Inferences) activeModels(ctx context.Context, c echo.Context) ([]string
 	return names, nil
 }
 
-// jobView builds the job page's view model.
-func (h *Inferences) jobView(c echo.Context, job store.Inference) (views.JobPage, error) {
-	ctx := c.Request().Context()
-	p := views.JobPage{Base: BaseView(c, h.policy, "Job", "gallery"), Job: job, CanModify: true}
-	for _, n := range job.ImageNames {
-		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, actions.PresignTTL)
-		if err != nil {
-			return p, err
-		}
-		p.Images = append(p.Images, u)
-	}
-	p.Params = h.prettyObject(ctx, job.ParamsKey)
-	if job.Status == store.InferenceSucceeded {
-		var file struct {
-			Info string `json:"info"`
-		}
-		if raw := h.readSmall(ctx, jobs.ParamFileKey(job.ID)); raw != nil && json.Unmarshal(raw, &file) == nil {
-			var info struct {
-				Infotexts []string `json:"infotexts"`
-			}
-			_ = json.Unmarshal([]byte(file.Info), &info)
-			p.Infotexts = info.Infotexts
-		}
-	}
-	return p, nil
-}
-
-// readSmall reads an object of at most 1 MiB; nil when it cannot.
-func (h *Inferences) readSmall(ctx context.Context, key string) []byte {
-	r, err := h.blob.Get(ctx, key)
-	if err != nil {
-		return nil
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
-	if err != nil {
-		return nil
-	}
-	return b
-}
-
-func (h *Inferences) prettyObject(ctx context.Context, key string) string {
-	raw := h.readSmall(ctx, key)
-	if raw == nil {
-		return "(not uploaded)"
-	}
-	var buf bytes.Buffer
-	if json.Indent(&buf, raw, "", "  ") != nil {
-		return string(raw)
-	}
-	return buf.String()
-}
-
 // JobPage is GET /gallery/:id.
 func (h *Inferences) JobPage(c echo.Context) error {
 	return h.renderJob(c, views.Job)
@@ -204,14 +149,26 @@ func (h *Inferences) DeletePage(c echo.Context) error {
 	return c.NoContent(http.StatusOK)
 }
 
-// GeneratePage is GET /generate.
+// GeneratePage is GET /generate; query parameters named like the form's
+// fields fill it in (a job page's "Use these settings").
 func (h *Inferences) GeneratePage(c echo.Context) error {
 	models, err := h.activeModels(c.Request().Context(), c)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.Generate(views.GeneratePage{Base: BaseView(c, h.policy, "Generate", "generate"),
-		Form: views.GenerateForm{Models: models, Errors: views.FormErrors{}}}))
+	f := generateForm(c.QueryParams())
+	f.Models = models
+	base := pageBase(c, h.policy, "Generate", "generate")
+	f.Can = base.Can
+	return Render(c, http.StatusOK, views.Generate(views.GeneratePage{Base: base, Form: f}))
+}
+
+// generateForm echoes the Generate fields of form (a POST or a query).
+func generateForm(form url.Values) views.GenerateForm {
+	return views.GenerateForm{Prompt: form.Get("prompt"), Negative: form.Get("negative_prompt"), Model: form.Get("model"),
+		Sampler: form.Get("sampler"), Type: form.Get("inference_type"), Steps: form.Get("steps"), CFG: form.Get("cfg_scale"),
+		Width: form.Get("width"), Height: form.Get("height"), Seed: form.Get("seed"), Batch: form.Get("batch_size"),
+		Errors: views.FormErrors{}}
 }
 
 // GenerateSubmit is POST /generate: the same create, upload and start the
@@ -219,10 +176,7 @@ func (h *Inferences) GeneratePage(c echo.Context) error {
 func (h *Inferences) GenerateSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
 	form, _ := c.FormParams()
-	f := views.GenerateForm{Prompt: form.Get("prompt"), Negative: form.Get("negative_prompt"), Model: form.Get("model"),
-		Sampler: form.Get("sampler"), Type: form.Get("inference_type"), Steps: form.Get("steps"), CFG: form.Get("cfg_scale"),
-		Width: form.Get("width"), Height: form.Get("height"), Seed: form.Get("seed"), Batch: form.Get("batch_size"),
-		Errors: views.FormErrors{}}
+	f := generateForm(form)
 	id, err := h.generate(ctx, c, form)
 	if err != nil {
 		errs, status, ok := formErrors(err)
@@ -232,8 +186,12 @@ func (h *Inferences) GenerateSubmit(c echo.Context) error {
 		if f.Models, err = h.activeModels(ctx, c); err != nil {
 			return err
 		}
-		f.Errors = views.FormErrors{"": errs[firstKey(errs)]}
-		return Render(c, status, views.GenerateFormView(f))
+		// The prompt has its own place; every other error is the form's.
+		if _, prompt := errs["prompt"]; !prompt {
+			errs = views.FormErrors{"": errs[firstKey(errs)]}
+		}
+		f.Errors, f.Can = errs, consoleCan(c, h.policy)
+		return renderFailed(c, status, errs, f.Can, views.GenerateFormView(f))
 	}
 	c.Response().Header().Set("HX-Redirect", "/gallery/"+id)
 	return c.NoContent(http.StatusOK)

@@ -19,7 +19,7 @@ func (h *Keys) Page(c echo.Context) error {
 	}
 	canService := h.MayMakeServiceKey(actor(c))
 	return Render(c, http.StatusOK, views.Keys(views.KeysPage{
-		Base: BaseView(c, h.policy, "API keys", "keys"), Keys: keys, CanService: canService,
+		Base: pageBase(c, h.policy, "API keys", "keys"), Keys: keys, CanService: canService,
 		Form: views.KeyForm{CSRF: CSRFToken(c), CanService: canService, Errors: views.FormErrors{}},
 	}))
 }
@@ -38,13 +38,13 @@ func (h *Keys) CreatePage(c echo.Context) error {
 			return err
 		}
 		f.Name, f.Errors = form.Get("name"), errs
-		return Render(c, status, views.KeyCreateForm(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.KeyCreateForm(f))
 	}
 	f.Secret = secret
-	return Render(c, http.StatusOK, templComponents(
+	return renderDone(c, http.StatusOK, templComponents(
 		views.KeyCreateForm(f),
 		oobPrepend("keys-body", views.KeyRow(k)),
-	))
+	), "Key “"+k.Name+"” created.")
 }
 
 // RevokePage is DELETE /keys/:id; the row comes back marked revoked.

@@ -18,7 +18,7 @@ func (h *Roles) Page(c echo.Context) error {
 		return err
 	}
 	return Render(c, http.StatusOK, views.Roles(views.RolesPage{
-		Base: BaseView(c, h.policy, "Roles", "roles"), Roles: roles, Form: h.form(c, "", nil),
+		Base: pageBase(c, h.policy, "Roles", "roles"), Roles: roles, Form: h.form(c, "", nil),
 	}))
 }
 
@@ -46,16 +46,16 @@ func (h *Roles) CreatePage(c echo.Context) error {
 		}
 		f := h.form(c, in.Name, in.Permissions)
 		f.Errors = errs
-		return Render(c, status, views.RoleCreateForm(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.RoleCreateForm(f))
 	}
 	r, err := store.FindRole(c.Request().Context(), h.store.DB(), in.Name)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, templComponents(
+	return renderDone(c, http.StatusOK, templComponents(
 		views.RoleCreateForm(h.form(c, "", nil)),
 		oobAppend("roles-body", views.RoleRowView(views.RoleRow{Role: r, CanModify: true, CSRF: CSRFToken(c)})),
-	))
+	), "Role "+r.Name+" created.")
 }
 
 // createNew refuses to overwrite an existing role from the create form
@@ -107,13 +107,13 @@ func (h *Roles) UpdatePage(c echo.Context) error {
 		}
 		f := h.form(c, r.Name, in.Permissions)
 		f.Editing, f.Errors = true, errs
-		return Render(c, status, views.RoleEditRow(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.RoleEditRow(f))
 	}
 	r, err = store.FindRole(c.Request().Context(), h.store.DB(), r.Name)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.RoleRowView(h.row(c, r)))
+	return renderDone(c, http.StatusOK, views.RoleRowView(h.row(c, r)), "Role "+r.Name+" saved.")
 }
 
 // DeletePage is DELETE /roles/:name.

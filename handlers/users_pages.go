@@ -24,7 +24,7 @@ func (h *Users) Page(c echo.Context) error {
 		return err
 	}
 	return Render(c, http.StatusOK, views.Users(views.UsersPage{
-		Base: BaseView(c, h.policy, "Users", "users"), Users: users, Form: form,
+		Base: pageBase(c, h.policy, "Users", "users"), Users: users, Form: form,
 	}))
 }
 
@@ -60,7 +60,7 @@ func (h *Users) CreatePage(c echo.Context) error {
 			return ferr
 		}
 		f.Errors = errs
-		return Render(c, status, views.UserCreateForm(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.UserCreateForm(f))
 	}
 	u, err := store.FindUser(ctx, h.store.DB(), in.Username)
 	if err != nil {
@@ -70,10 +70,10 @@ func (h *Users) CreatePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, templComponents(
+	return renderDone(c, http.StatusOK, templComponents(
 		views.UserCreateForm(f),
 		oobAppend("users-body", views.UserRowView(views.UserRow{User: u, CanModify: true, CSRF: CSRFToken(c)})),
-	))
+	), "User "+u.Username+" created.")
 }
 
 // EditRow is GET /users/:name/edit: the row as an inline form.
@@ -122,13 +122,13 @@ func (h *Users) UpdatePage(c echo.Context) error {
 			return ferr
 		}
 		f.Editing, f.Errors = true, errs
-		return Render(c, status, views.UserEditRow(f))
+		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.UserEditRow(f))
 	}
 	u, err = store.FindUser(ctx, h.store.DB(), u.Username)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.UserRowView(h.row(c, u)))
+	return renderDone(c, http.StatusOK, views.UserRowView(h.row(c, u)), "User "+u.Username+" saved.")
 }
 
 // DeletePage is DELETE /users/:name; the emptied row replaces the old one.

@@ -31,7 +31,10 @@ type ModelRow struct {
 	Sharing *ShareForm
 	// Renaming shows the inline rename form.
 	Renaming bool
-	Error    string
+	// Hashing says the SHA-256 of a finished upload is being computed (the
+	// row refreshes itself until it is there).
+	Hashing bool
+	Error   string
 }
 
 // ShareForm edits which roles may use a model.
@@ -91,6 +94,31 @@ func statusClass(status string) string {
 		return "badge muted"
 	}
 	return "badge warn"
+}
+
+// modelsEmpty is the empty table's line: what the viewer can do about it.
+func modelsEmpty(p ModelsPage) string {
+	switch {
+	case p.Filter != ModelFilter{}:
+		return "No models match these filters."
+	case p.CanCreate:
+		return "No models yet. Upload one or import it by URL above."
+	}
+	return "No models have been shared with you yet."
+}
+
+// breakable cuts a file name after its dots, dashes and underscores, where
+// a narrow column may wrap it.
+func breakable(name string) []string {
+	var parts []string
+	start := 0
+	for i, r := range name {
+		if r == '.' || r == '-' || r == '_' {
+			parts = append(parts, name[start:i+1])
+			start = i + 1
+		}
+	}
+	return append(parts, name[start:])
 }
 
 func shortHash(h string) string {

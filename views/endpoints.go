@@ -43,6 +43,26 @@ type EndpointPage struct {
 	Jobs      []store.Inference
 }
 
+// endpointNamePreview says the name an endpoint will get (static/app.js
+// says the same while the user types).
+func endpointNamePreview(typ, name string) string {
+	prefix := "esd-async-"
+	if typ == "Real-time" {
+		prefix = "esd-real-time-"
+	}
+	if name == "" {
+		return "Left empty, the name will be " + prefix + " followed by 7 random characters."
+	}
+	return "It will be called " + prefix + name + "."
+}
+
+func endpointsEmpty(canCreate bool) string {
+	if canCreate {
+		return "No endpoints yet. Create one with New endpoint above."
+	}
+	return "No endpoints you may use yet. Ask an administrator to create one for one of your roles."
+}
+
 func endpointStatusClass(status string) string {
 	switch status {
 	case gpu.InService:

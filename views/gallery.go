@@ -33,9 +33,13 @@ type GalleryCard struct {
 type JobPage struct {
 	Base
 	Job       store.Inference
-	Images    []string // presigned URLs
+	Images    []JobImage
 	Infotexts []string
-	Params    string // the uploaded parameters, pretty-printed
+	Settings  JobSettings
+	// Params is the uploaded parameter file, pretty-printed.
+	Params string
+	// Again opens Generate with these settings; "" when it cannot.
+	Again     string
 	CanModify bool
 }
 
@@ -52,6 +56,8 @@ type GenerateForm struct {
 	Models                                 []string
 	Samplers                               []string
 	Errors                                 FormErrors
+	// Can shapes the hints (where to get a model).
+	Can Can
 }
 
 // Samplers offered by the Generate page (A1111's common ones).
@@ -93,4 +99,11 @@ func modelNames(j store.Inference) []string {
 		}
 	}
 	return out
+}
+
+func galleryLead(p GalleryPage) string {
+	if p.CanAll {
+		return "Every image your team generated, newest first."
+	}
+	return "The images of your jobs, newest first."
 }

@@ -29,6 +29,10 @@ type Can struct {
 	ListEndpoints bool
 	ListJobs      bool
 	CreateJobs    bool
+	// Set on console pages (not the error page): what they offer to create.
+	AllJobs         bool
+	CreateModels    bool
+	CreateEndpoints bool
 }
 
 // LoginPage is the sign-in screen.
@@ -45,7 +49,19 @@ type DashboardPage struct {
 	Users, Roles, Keys int
 	Models, Endpoints  int
 	Running            int
-	Audit              []store.AuditEntry
+	Changes            []Change
+}
+
+// Change is one audit entry with the thing it changed, resolved for the
+// viewer: its name now, and its page when the viewer may open it.
+type Change struct {
+	Entry store.AuditEntry
+	// Name is the thing's name; "" when it cannot be told.
+	Name string
+	// Href is where the thing is shown; "" when it is gone or hidden.
+	Href string
+	// Gone says the thing has been deleted since.
+	Gone bool
 }
 
 // FormErrors maps a field name to its message; "" is the form-wide one.

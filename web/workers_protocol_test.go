@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -68,6 +69,28 @@ func (w *protoWorker) hello(name string) {
 	w.id = welcome.WorkerID
 }
 
+// waitInBackground long-polls once, from a goroutine (so it reports
+// nothing to the test): a worker waiting makes the pool's endpoint serve.
+func (w *protoWorker) waitInBackground(wait time.Duration) { w.tryLease(wait) }
+
+// tryLease long-polls once without touching the test (safe in a
+// goroutine): the job, or nil with what went wrong.
+func (w *protoWorker) tryLease(wait time.Duration) (*workerproto.Job, error) {
+	raw, _ := json.Marshal(workerproto.LeaseRequest{WorkerID: w.id, Wait: workerproto.Duration{Duration: wait}})
+	req, _ := http.NewRequest(http.MethodPost, w.url+workerproto.PathLease, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+w.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("lease: status %d", res.StatusCode)
+	}
+	var job workerproto.Job
+	return &job, json.NewDecoder(res.Body).Decode(&job)
+}
+
 func (w *protoWorker) lease(wait time.Duration) *workerproto.Job {
 	w.t.Helper()
 	var job workerproto.Job
@@ -99,7 +122,7 @@ func TestWorkerLeaseProtocol(t *testing.T) {
 	uploadModelBytes(t, s, "Stable-diffusion", "tiny.safetensors", weights)
 	waitFor(t, "the checksum of the upload", func() bool { return checkpointsOf(t, s, admin, "")[0]["sha256"] == sha })
 	// The endpoint serves once a worker is online (it keeps polling).
-	go a.lease(2 * time.Second)
+	go a.waitInBackground(2 * time.Second)
 	waitEndpoint(t, s, "esd-async-gpus", "InService")
 
 	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
@@ -204,7 +227,7 @@ func TestWorkerSeesCancel(t *testing.T) {
 	w.hello("box")
 	s.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "gpus", "endpoint_type": "Async",
 		"instance_type": "gpus", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}})
-	go w.lease(2 * time.Second)
+	go w.waitInBackground(2 * time.Second)
 	waitEndpoint(t, s, "esd-async-gpus", "InService")
 	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}})
 	createParams(t, r, map[string]any{"prompt": "x"})
@@ -286,7 +309,7 @@ func TestWorkersOnTwoReplicas(t *testing.T) {
 	}
 	hello := seen()
 	got := make(chan *workerproto.Job, 1)
-	go func() { got <- onB.lease(10 * time.Second) }()
+	go func() { job, _ := onB.tryLease(10 * time.Second); got <- job }()
 	// The worker's long poll on b has begun (it records the call) when the
 	// job starts on a.
 	waitFor(t, "the worker to wait on replica b", func() bool { return seen().After(hello) })
