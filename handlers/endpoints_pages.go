@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
+	"easel/gpu"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -99,6 +100,11 @@ func (h *Endpoints) DetailPage(c echo.Context) error {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+	}
+	if e.Backend == gpu.KindWorkers && h.workers != nil {
+		if p.Workers, err = h.workers.rows(c, []string{e.InstanceType}); err != nil {
 			return err
 		}
 	}

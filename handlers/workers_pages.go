@@ -26,7 +26,7 @@ func NewWorkerPages(w *actions.Workers, k *actions.Keys, p *policy.Policy, pools
 
 // Page is GET /workers.
 func (h *WorkerPages) Page(c echo.Context) error {
-	rows, err := h.rows(c)
+	rows, err := h.rows(c, h.pools)
 	if err != nil {
 		return err
 	}
@@ -69,8 +69,9 @@ func (h *WorkerPages) form(c echo.Context, pool, name string) views.WorkerAddFor
 	return views.WorkerAddForm{CSRF: CSRFToken(c), Pools: h.pools, Pool: pool, Name: name, Errors: views.FormErrors{}}
 }
 
-func (h *WorkerPages) rows(c echo.Context) ([]views.WorkerRow, error) {
-	list, err := h.workers.List(c.Request().Context(), actor(c), h.pools)
+// rows are the workers of pools as the console shows them.
+func (h *WorkerPages) rows(c echo.Context, pools []string) ([]views.WorkerRow, error) {
+	list, err := h.workers.List(c.Request().Context(), actor(c), pools)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,8 @@ type EndpointPage struct {
 	CanDelete bool
 	History   []store.AuditEntry
 	Jobs      []store.Inference
+	// Workers are the pool's workers, for an endpoint on a worker pool.
+	Workers []WorkerRow
 }
 
 // endpointNamePreview says the name an endpoint will get (static/app.js

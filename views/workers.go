@@ -67,3 +67,35 @@ func gpuText(w store.Worker) string {
 func progressText(j *store.WorkerJob) string {
 	return fmt.Sprintf("%s, %d%%", j.Stage, int(j.Progress*100+0.5))
 }
+
+// workerNotes says what a worker had to do for a job beyond running it.
+func workerNotes(j store.Inference) string {
+	switch {
+	case j.Downloaded && j.Switched:
+		return "downloaded the model and switched checkpoints"
+	case j.Downloaded:
+		return "downloaded the model first"
+	case j.Switched:
+		return "switched checkpoints first"
+	case j.Status == store.InferenceSucceeded:
+		return "had the model loaded"
+	}
+	return ""
+}
+
+// stageWord is a running worker job's stage in words.
+func stageWord(stage string) string {
+	switch stage {
+	case "downloading":
+		return "Downloading the model"
+	case "switching":
+		return "Loading the checkpoint"
+	case "uploading":
+		return "Uploading the images"
+	case "leased":
+		return "Starting"
+	}
+	return "Generating"
+}
+
+func progressValue(j store.Inference) string { return fmt.Sprintf("%d", int(j.Progress*100+0.5)) }

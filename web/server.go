@@ -80,6 +80,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.workers = handlers.NewWorkers(a.Workers)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
+	h.endpoints.ShowWorkers(h.workerPages)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {

@@ -167,6 +167,15 @@ func TestWorkerRunsTheChosenModel(t *testing.T) {
 	if urls, _ := job["img_presigned_urls"].([]any); len(urls) != 1 {
 		t.Errorf("image URLs = %v", job["img_presigned_urls"])
 	}
+	// The console says which worker ran the job, and lists the pool's workers.
+	c := signIn(t, s, "admin", testenv.AdminPassword)
+	if page := getPage(t, c, s.URL+"/gallery/"+id); !strings.Contains(page, `data-testid="job-worker">box-1`) ||
+		!strings.Contains(page, "downloaded the model first") {
+		t.Error("the job page does not say that box-1 ran the job after downloading the model")
+	}
+	if page := getPage(t, c, s.URL+"/endpoints/esd-async-gpus"); !strings.Contains(page, `data-testid="worker-row-box-1"`) {
+		t.Error("the endpoint's page does not list its pool's worker")
+	}
 	// A second job finds the model cached: no download, no switch.
 	again := workerJob(t, s, "lighthouse.safetensors")
 	if waitJob(t, s, again)["status"] != "succeed" {
