@@ -19,14 +19,11 @@ import (
 // parameter file written, and the job marked succeeded, exactly once. A
 // worker reporting another model than the job's fails the job instead.
 func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto.Complete) error {
-	id, token, err := parseLease(in.JobID, in.Token)
+	inf, token, err := h.heldJob(ctx, key, in.JobID, in.Token)
 	if err != nil {
 		return err
 	}
-	inf, err := h.heldJob(ctx, key, id, token)
-	if err != nil {
-		return err
-	}
+	id := inf.ID
 	if in.Images < 1 || in.Images > jobs.MaxImages {
 		return store.Errorf(store.EInvalid, "images must be 1 to %d, not %d", jobs.MaxImages, in.Images)
 	}
@@ -62,14 +59,11 @@ func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto
 // Fail ends a job its worker could not run: a transient failure gives it
 // back to the pool (up to maxLeases leases), any other fails it.
 func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fail) error {
-	id, token, err := parseLease(in.JobID, in.Token)
+	inf, token, err := h.heldJob(ctx, key, in.JobID, in.Token)
 	if err != nil {
 		return err
 	}
-	inf, err := h.heldJob(ctx, key, id, token)
-	if err != nil {
-		return err
-	}
+	id := inf.ID
 	reason := strings.TrimSpace(in.Error)
 	if reason == "" {
 		reason = "the worker gave no reason"
@@ -95,20 +89,25 @@ func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fai
 	return h.end(ctx, inf, token, store.LeaseEnd{Status: store.InferenceFailed, Error: reason})
 }
 
-// heldJob returns job if its current lease is token and it is a job of the
-// key's pool; EConflict otherwise.
-func (h *Workers) heldJob(ctx context.Context, key store.APIKey, id, token uuid.UUID) (store.Inference, error) {
+// heldJob returns the job a worker reports on, and its lease token, if
+// that is the job's current lease and a running job of the key's pool;
+// EConflict otherwise.
+func (h *Workers) heldJob(ctx context.Context, key store.APIKey, rawID, rawToken string) (store.Inference, uuid.UUID, error) {
+	id, token, err := parseLease(rawID, rawToken)
+	if err != nil {
+		return store.Inference{}, token, err
+	}
 	inf, lease, err := store.FindLease(ctx, h.store.DB(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return inf, errLeaseLost
+		return inf, token, errLeaseLost
 	}
 	if err != nil {
-		return inf, err
+		return inf, token, err
 	}
 	if lease != token || inf.EndpointInstanceType != key.Pool || inf.Status != store.InferenceInProgress {
-		return inf, errLeaseLost
+		return inf, token, errLeaseLost
 	}
-	return inf, nil
+	return inf, token, nil
 }
 
 // end records the end of a job for the holder of token, exactly once, and

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -56,4 +58,13 @@ func Render(c echo.Context, status int, comp templ.Component) error {
 func sessionID(c echo.Context) string {
 	id, _ := c.Get("session_id").(string)
 	return id
+}
+
+// deleteRow answers a console row's DELETE: del removes the row called
+// name as the actor, and the emptied row replaces the old one.
+func deleteRow(c echo.Context, name string, del func(context.Context, policy.Principal, []string) error) error {
+	if err := del(c.Request().Context(), actor(c), []string{name}); err != nil {
+		return err
+	}
+	return c.HTML(http.StatusOK, "")
 }

@@ -122,10 +122,7 @@ func (h *Roles) DeletePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Delete(c.Request().Context(), actor(c), []string{r.Name}); err != nil {
-		return err
-	}
-	return c.HTML(http.StatusOK, "")
+	return deleteRow(c, r.Name, h.Delete)
 }
 
 func (h *Roles) visibleRole(c echo.Context) (store.Role, error) {

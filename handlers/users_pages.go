@@ -137,10 +137,7 @@ func (h *Users) DeletePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Delete(c.Request().Context(), actor(c), []string{u.Username}); err != nil {
-		return err
-	}
-	return c.HTML(http.StatusOK, "")
+	return deleteRow(c, u.Username, h.Delete)
 }
 
 // visibleUser returns the user named in the path if the actor may see it;

@@ -64,13 +64,15 @@ const inferenceColumns = `i.id, i.task_type, i.inference_type, i.status, i.owner
 	i.prompt, i.async_handle, i.create_time, i.start_time, i.run_time, i.complete_time,
 	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha`
 
-func scanInference(row interface{ Scan(...any) error }) (Inference, error) {
+// scanInference scans inferenceColumns, then the extra columns of the
+// query into extra.
+func scanInference(row interface{ Scan(...any) error }, extra ...any) (Inference, error) {
 	var i Inference
 	var used []byte
-	err := row.Scan(&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
+	err := row.Scan(append([]any{&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
 		&i.EndpointInstanceType, &i.EndpointBackend, &i.ParamsKey, &used, &i.ImageNames, &i.SageMakerRaw,
 		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime,
-		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA)
+		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA}, extra...)...)
 	if err == nil {
 		err = json.Unmarshal(used, &i.UsedModels)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -163,21 +162,9 @@ func TimeOutWorkerJobs(ctx context.Context, db DBTX, cutoff, now time.Time, reas
 // it has none).
 func FindLease(ctx context.Context, db DBTX, job uuid.UUID) (Inference, uuid.UUID, error) {
 	var token *uuid.UUID
-	row := db.QueryRow(ctx, `SELECT `+inferenceColumns+`, i.lease_token FROM inferences i WHERE i.id = $1`, job)
-	var i Inference
-	var used []byte
-	err := row.Scan(&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
-		&i.EndpointInstanceType, &i.EndpointBackend, &i.ParamsKey, &used, &i.ImageNames, &i.SageMakerRaw,
-		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime,
-		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA, &token)
-	if err != nil {
+	i, err := scanInference(db.QueryRow(ctx, `SELECT `+inferenceColumns+`, i.lease_token FROM inferences i WHERE i.id = $1`, job), &token)
+	if err != nil || token == nil {
 		return i, uuid.Nil, translate("find lease", err)
-	}
-	if err := json.Unmarshal(used, &i.UsedModels); err != nil {
-		return i, uuid.Nil, err
-	}
-	if token == nil {
-		return i, uuid.Nil, nil
 	}
 	return i, *token, nil
 }

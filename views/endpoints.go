@@ -65,11 +65,14 @@ func endpointsEmpty(canCreate bool) string {
 	return "No endpoints you may use yet. Ask an administrator to create one for one of your roles."
 }
 
-func endpointStatusClass(status string) string {
+func endpointStatusClass(status string) string { return badgeClass(status, gpu.InService, gpu.Failed) }
+
+// badgeClass colours a status badge: good, bad, or anything in between.
+func badgeClass(status, good, bad string) string {
 	switch status {
-	case gpu.InService:
+	case good:
 		return "badge ok"
-	case gpu.Failed:
+	case bad:
 		return "badge danger"
 	}
 	return "badge warn"

@@ -64,13 +64,7 @@ type GenerateForm struct {
 var Samplers = []string{"Euler a", "Euler", "DPM++ 2M Karras", "DPM++ SDE Karras", "DDIM", "UniPC"}
 
 func jobStatusClass(status string) string {
-	switch status {
-	case store.InferenceSucceeded:
-		return "badge ok"
-	case store.InferenceFailed:
-		return "badge danger"
-	}
-	return "badge warn"
+	return badgeClass(status, store.InferenceSucceeded, store.InferenceFailed)
 }
 
 func running(j store.Inference) bool {
