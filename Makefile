@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run postgres-binaries demo test templ check bench-api bench-upload bench-dispatch bench-list clean
+.PHONY: all build run postgres-binaries demo test templ check bench-api bench-upload bench-dispatch bench-list bench-workers clean
 
 all: build
 
@@ -77,6 +77,9 @@ bench-dispatch: build
 
 bench-list: build
 	$(GO) run ./bench/list
+
+bench-workers: build
+	$(GO) run ./bench/workers
 
 clean:
 	rm -rf bin
