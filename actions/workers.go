@@ -99,14 +99,17 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 	}
 	wait := min(max(in.Wait.Duration, 0), workerproto.MaxWait)
 	deadline := time.Now().Add(wait)
+	touched := time.Now()
 	for {
-		woken := h.wake.wait(key.Pool)
+		woken, done := h.wake.wait(key.Pool)
 		job, err := h.leaseOne(ctx, w, in.Loaded, shas)
 		if job != nil || err != nil {
+			done()
 			return job, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
+			done()
 			return nil, nil
 		}
 		// Look again at an announcement, and at least every pollWait: a
@@ -116,12 +119,18 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 		case <-woken:
 		case <-timer.C:
 		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
 		}
 		timer.Stop()
-		if _, err := store.TouchWorker(ctx, h.store.DB(), w.ID, key.ID, cached, in.Loaded, h.store.Now()); err != nil {
-			return nil, err
+		done()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A long poll keeps its worker online, recorded once a pollWait.
+		if time.Since(touched) >= h.t.pollWait() {
+			if _, err := store.TouchWorker(ctx, h.store.DB(), w.ID, key.ID, cached, in.Loaded, h.store.Now()); err != nil {
+				return nil, err
+			}
+			touched = time.Now()
 		}
 	}
 }

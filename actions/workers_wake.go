@@ -14,37 +14,55 @@ import (
 // replica wakes at once.
 const workChannel = "easel_work"
 
-// wake fans the announcements out to the Lease calls waiting here.
+// wake hands each announcement to one Lease call waiting here for that
+// pool (each announcement is one job), so a new job does not wake every
+// idle worker of the pool at once.
 type wake struct {
 	mu      sync.Mutex
-	waiters map[string]chan struct{} // pool → closed at the next announcement
+	waiters map[string][]chan struct{} // pool → waiting calls, oldest first
 }
 
-func newWake() *wake { return &wake{waiters: map[string]chan struct{}{}} }
+func newWake() *wake { return &wake{waiters: map[string][]chan struct{}{}} }
 
-// wait returns a channel closed at the next announcement for pool. Take
-// it before looking for work, so an announcement in between is not lost.
-func (w *wake) wait(pool string) <-chan struct{} {
+// wait registers a Lease call waiting for work of pool: the channel is
+// closed by an announcement; done must be called when the call stops
+// waiting. Register before looking for work, so an announcement in
+// between is not lost.
+func (w *wake) wait(pool string) (woken <-chan struct{}, done func()) {
+	ch := make(chan struct{})
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	ch, ok := w.waiters[pool]
-	if !ok {
-		ch = make(chan struct{})
-		w.waiters[pool] = ch
+	w.waiters[pool] = append(w.waiters[pool], ch)
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		list := w.waiters[pool]
+		for i, c := range list {
+			if c == ch {
+				w.waiters[pool] = append(list[:i:i], list[i+1:]...)
+				return
+			}
+		}
 	}
-	return ch
 }
 
-// ring wakes every waiter of pool ("" wakes all: the listener reconnected
-// and may have missed announcements).
+// ring wakes the oldest waiter of pool; "" wakes every waiter (the
+// listener reconnected and may have missed announcements).
 func (w *wake) ring(pool string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for p, ch := range w.waiters {
-		if pool == "" || p == pool {
-			close(ch)
+	if pool == "" {
+		for p, list := range w.waiters {
+			for _, ch := range list {
+				close(ch)
+			}
 			delete(w.waiters, p)
 		}
+		return
+	}
+	if list := w.waiters[pool]; len(list) > 0 {
+		close(list[0])
+		w.waiters[pool] = list[1:]
 	}
 }
 
