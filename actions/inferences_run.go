@@ -70,7 +70,7 @@ func (h *Inferences) Start(ctx context.Context, actor policy.Principal, id strin
 // River job.
 func (h *Inferences) queue(ctx context.Context, tx pgx.Tx, job store.Inference, params []byte) error {
 	if job.EndpointBackend == gpu.KindWorkers {
-		return announce(ctx, tx, job.EndpointInstanceType)
+		return announce(ctx, tx, job.EndpointInstanceType, job.CheckpointSHA)
 	}
 	args := jobs.RunArgs{InferenceID: job.ID}
 	if len(params) <= jobs.InlineParams {

@@ -101,7 +101,7 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 	deadline := time.Now().Add(wait)
 	touched := time.Now()
 	for {
-		woken, done := h.wake.wait(key.Pool)
+		woken, done := h.wake.wait(key.Pool, in.Loaded, shas)
 		job, err := h.leaseOne(ctx, w, in.Loaded, shas)
 		if job != nil || err != nil {
 			done()

@@ -82,7 +82,7 @@ func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fai
 			if st != store.LeaseHeld {
 				return errLeaseLost
 			}
-			return announce(ctx, h.store.DB(), inf.EndpointInstanceType)
+			return announce(ctx, h.store.DB(), inf.EndpointInstanceType, inf.CheckpointSHA)
 		}
 		reason = fmt.Sprintf("%s (gave up after %d attempts)", reason, n)
 	}

@@ -15,23 +15,44 @@ func closed(ch <-chan struct{}) bool {
 // the one that waited longest; a reconnect wakes them all.
 func TestWakeHandsEachAnnouncementToOneWaiter(t *testing.T) {
 	w := newWake()
-	first, _ := w.wait("gpus")
-	second, _ := w.wait("gpus")
-	gone, leave := w.wait("gpus")
-	other, _ := w.wait("lab")
+	first, _ := w.wait("gpus", "", nil)
+	second, _ := w.wait("gpus", "", nil)
+	gone, leave := w.wait("gpus", "", nil)
+	other, _ := w.wait("lab", "", nil)
 	leave() // stopped waiting: never woken
-	w.ring("gpus")
+	w.ring("gpus", "")
 	if !closed(first) || closed(second) || closed(gone) || closed(other) {
 		t.Fatalf("after one announcement: first %v second %v gone %v other %v; want only first",
 			closed(first), closed(second), closed(gone), closed(other))
 	}
-	w.ring("gpus")
-	w.ring("gpus") // nobody left: nothing to do
+	w.ring("gpus", "")
+	w.ring("gpus", "") // nobody left: nothing to do
 	if !closed(second) || closed(gone) {
 		t.Fatal("the second announcement did not wake the second waiter, or woke one that left")
 	}
-	w.ring("")
+	w.ring("", "")
 	if !closed(other) {
 		t.Error("a reconnect did not wake every waiter")
+	}
+}
+
+// TestWakePrefersTheWorkerWithTheModel: a job goes to a waiting worker
+// that has its checkpoint loaded, else cached, else the longest waiting.
+func TestWakePrefersTheWorkerWithTheModel(t *testing.T) {
+	w := newWake()
+	plain, _ := w.wait("gpus", "", nil)
+	hasIt, _ := w.wait("gpus", "other", []string{"aaa"})
+	loadedIt, _ := w.wait("gpus", "aaa", []string{"aaa"})
+	w.ring("gpus", "aaa")
+	if !closed(loadedIt) || closed(hasIt) || closed(plain) {
+		t.Fatal("the job did not go to the worker with the checkpoint loaded")
+	}
+	w.ring("gpus", "aaa")
+	if !closed(hasIt) || closed(plain) {
+		t.Fatal("the job did not go to the worker with the checkpoint cached")
+	}
+	w.ring("gpus", "bbb")
+	if !closed(plain) {
+		t.Fatal("with nobody having the checkpoint, the job did not go to the longest waiting worker")
 	}
 }
