@@ -33,6 +33,11 @@ func (t WorkerTimings) pollWait() time.Duration { return t.Heartbeat / 2 }
 // to count as online.
 func (t WorkerTimings) OnlineSince(now time.Time) time.Time { return now.Add(-2 * t.Heartbeat) }
 
+// affinityHold is how long a worker asking for work takes only jobs on the
+// checkpoint it has loaded before it takes any: switching checkpoints
+// costs a GPU seconds, waiting this long costs little.
+const affinityHold = 300 * time.Millisecond
+
 // maxLeases is how often a job is leased before a transient failure fails
 // it for good.
 const maxLeases = 5
@@ -100,9 +105,13 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 	wait := min(max(in.Wait.Duration, 0), workerproto.MaxWait)
 	deadline := time.Now().Add(wait)
 	touched := time.Now()
+	// For a moment, take only jobs that need no checkpoint switch: a job
+	// on another checkpoint may yet go to a worker that has it loaded.
+	hold := time.Now().Add(affinityHold)
 	for {
+		onlyLoaded := in.Loaded != "" && time.Now().Before(hold)
 		woken, done := h.wake.wait(key.Pool, in.Loaded, shas)
-		job, err := h.leaseOne(ctx, w, in.Loaded, shas)
+		job, err := h.leaseOne(ctx, w, in.Loaded, shas, onlyLoaded)
 		if job != nil || err != nil {
 			done()
 			return job, err
@@ -112,9 +121,14 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 			done()
 			return nil, nil
 		}
-		// Look again at an announcement, and at least every pollWait: a
-		// lease that expires meanwhile is not announced.
-		timer := time.NewTimer(min(left, h.t.pollWait()))
+		// Look again at an announcement, and at least every pollWait (a
+		// lease that expires meanwhile is not announced), and when the
+		// affinity hold ends.
+		next := min(left, h.t.pollWait())
+		if onlyLoaded {
+			next = min(next, time.Until(hold))
+		}
+		timer := time.NewTimer(next)
 		select {
 		case <-woken:
 		case <-timer.C:
@@ -136,10 +150,10 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 }
 
 // leaseOne leases the next job of w's pool, if any, and describes it.
-func (h *Workers) leaseOne(ctx context.Context, w store.Worker, loaded string, cached []string) (*workerproto.Job, error) {
+func (h *Workers) leaseOne(ctx context.Context, w store.Worker, loaded string, cached []string, onlyLoaded bool) (*workerproto.Job, error) {
 	for {
 		l, err := store.LeaseInference(ctx, h.store.DB(), store.LeaseOf{Pool: w.Pool, Worker: w.ID, WorkerName: w.Name,
-			Loaded: loaded, Cached: cached, Now: h.store.Now(), TTL: h.t.leaseTTL()})
+			Loaded: loaded, Cached: cached, OnlyLoaded: onlyLoaded, Now: h.store.Now(), TTL: h.t.leaseTTL()})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}

@@ -26,7 +26,10 @@ type LeaseOf struct {
 	// loaded and of the files it has: jobs on them come first (affinity).
 	Loaded string
 	Cached []string
-	Now    time.Time
+	// OnlyLoaded keeps to jobs that need no checkpoint switch: on the
+	// loaded checkpoint, or on none.
+	OnlyLoaded bool
+	Now        time.Time
 	TTL    time.Duration
 }
 
@@ -40,6 +43,7 @@ func LeaseInference(ctx context.Context, db DBTX, q LeaseOf) (Lease, error) {
 			SELECT i.id FROM inferences i
 			WHERE i.status = 'inprogress' AND i.endpoint_backend = 'workers' AND i.endpoint_instance_type = $1
 			  AND (i.lease_deadline IS NULL OR i.lease_deadline < $3)
+			  AND (NOT $9 OR i.checkpoint_sha = $4 OR i.checkpoint_sha = '')
 			ORDER BY (i.checkpoint_sha <> '' AND i.checkpoint_sha = $4) DESC,
 			         (i.checkpoint_sha <> '' AND i.checkpoint_sha = ANY ($5::text[])) DESC,
 			         i.start_time, i.id
@@ -50,7 +54,7 @@ func LeaseInference(ctx context.Context, db DBTX, q LeaseOf) (Lease, error) {
 			progress = 0, stage = 'leased'
 		FROM next WHERE i.id = next.id
 		RETURNING `+inferenceColumns,
-		q.Pool, q.Worker, q.Now, q.Loaded, nonNil(q.Cached), l.Token, l.Deadline, q.WorkerName)
+		q.Pool, q.Worker, q.Now, q.Loaded, nonNil(q.Cached), l.Token, l.Deadline, q.WorkerName, q.OnlyLoaded)
 	inf, err := scanInference(row)
 	l.Inference = inf
 	return l, translate("lease inference", err)
