@@ -30,7 +30,7 @@ type LeaseOf struct {
 	// loaded checkpoint, or on none.
 	OnlyLoaded bool
 	Now        time.Time
-	TTL    time.Duration
+	TTL        time.Duration
 }
 
 // LeaseInference leases the next job for a worker, oldest first after
