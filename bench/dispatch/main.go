@@ -140,8 +140,8 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	time.Sleep(statsFlush)
-	before, err := commits(ctx, db)
+	time.Sleep(benchenv.StatsFlush)
+	before, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -168,8 +168,8 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	time.Sleep(statsFlush)
-	after, err := commits(ctx, db)
+	time.Sleep(benchenv.StatsFlush)
+	after, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return err
 	}

@@ -64,10 +64,10 @@ func report(f figures) {
 	fmt.Printf("throughput: %.1f jobs/s, Easel at %.0f%% of direct (%d clients)\n", jobs.rate(), 100*jobs.rate()/direct.rate(), clients)
 
 	delta := f.commits
-	window := jobs.elapsed + statsFlush
+	window := jobs.elapsed + benchenv.StatsFlush
 	background := f.idle * window.Seconds()
 	fmt.Printf("\ndatabase commits: %d during the job phase (%s + %s stats flush) = %.1f per job\n",
-		delta, jobs.elapsed.Round(time.Millisecond), statsFlush, float64(delta)/float64(max(ok, 1)))
+		delta, jobs.elapsed.Round(time.Millisecond), benchenv.StatsFlush, float64(delta)/float64(max(ok, 1)))
 	fmt.Printf("  of which status GETs: %d (%.1f per job, one commit each)\n", f.polls, float64(f.polls)/float64(max(ok, 1)))
 	fmt.Printf("  background when idle (River polling and leader election, reconciler): %.1f/s, ~%.0f in the window\n", f.idle, background)
 	fmt.Printf("  net: %.1f commits per job without polls and background\n",

@@ -10,27 +10,13 @@ import (
 	"easel/bench/internal/benchenv"
 )
 
-// statsFlush is how long to wait before reading pg_stat_database: other
-// backends report their counters at most once a second when they go idle.
-const statsFlush = 1500 * time.Millisecond
-
-// commits reads the bench database's committed transactions.
-func commits(ctx context.Context, db *pgx.Conn) (int64, error) {
-	var n int64
-	err := db.QueryRow(ctx, `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("read xact_commit: %w", err)
-	}
-	return n, nil
-}
-
 // idleCommitRate measures the commits per second while no job runs, over
 // window.
 func idleCommitRate(ctx context.Context, db *pgx.Conn, window time.Duration) (float64, error) {
-	if err := sleep(ctx, statsFlush); err != nil {
+	if err := sleep(ctx, benchenv.StatsFlush); err != nil {
 		return 0, err
 	}
-	a, err := commits(ctx, db)
+	a, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return 0, err
 	}
@@ -38,7 +24,7 @@ func idleCommitRate(ctx context.Context, db *pgx.Conn, window time.Duration) (fl
 	if err := sleep(ctx, window); err != nil {
 		return 0, err
 	}
-	b, err := commits(ctx, db)
+	b, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return 0, err
 	}
@@ -46,25 +32,11 @@ func idleCommitRate(ctx context.Context, db *pgx.Conn, window time.Duration) (fl
 	return float64(b-a-1) / time.Since(begin).Seconds(), nil
 }
 
-// dbTimes reads, for the jobs of r, start -> first lease and first lease
-// -> complete as the database recorded them.
-func dbTimes(ctx context.Context, db *pgx.Conn, r *result) error {
-	rows, err := db.Query(ctx, `SELECT (extract(epoch FROM run_time - start_time) * 1e6)::bigint,
-			(extract(epoch FROM complete_time - run_time) * 1e6)::bigint FROM inferences
-		WHERE id = ANY ($1::uuid[]) AND run_time IS NOT NULL AND complete_time IS NOT NULL`, r.IDs)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var queued, ran int64 // µs
-		if err := rows.Scan(&queued, &ran); err != nil {
-			return err
-		}
-		r.queued = append(r.queued, time.Duration(queued)*time.Microsecond)
-		r.ran = append(r.ran, time.Duration(ran)*time.Microsecond)
-	}
-	return rows.Err()
+// dbTimes reads, for the jobs of r, the queue wait and the run as the
+// database recorded them.
+func dbTimes(ctx context.Context, db *pgx.Conn, r *result) (err error) {
+	r.queued, r.ran, err = benchenv.JobTimes(ctx, db, r.IDs)
+	return err
 }
 
 // cpuUse is the CPU time used so far by named processes and by each

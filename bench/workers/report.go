@@ -55,11 +55,11 @@ func (v *verdicts) throughput(f throughputFigures) {
 	fmt.Printf("  first lease -> complete (worker)     %9.2f %9.2f %8.2f %8.2f\n", at(f.jobs.ran, 50), at(f.jobs.ran, 99), at(f.one.ran, 50), at(f.one.ran, 99))
 
 	jobs := float64(max(len(f.jobs.Latencies), 1))
-	window := f.jobs.Elapsed + statsFlush
+	window := f.jobs.Elapsed + benchenv.StatsFlush
 	background := f.idleEasel * window.Seconds()
 	net := (float64(f.commits) - float64(f.jobs.Polls) - background) / jobs
 	fmt.Printf("\ndatabase commits during the %d jobs (%s + %s stats flush): %d = %.1f per job\n",
-		len(f.jobs.Latencies), f.jobs.Elapsed.Round(time.Millisecond), statsFlush, f.commits, float64(f.commits)/jobs)
+		len(f.jobs.Latencies), f.jobs.Elapsed.Round(time.Millisecond), benchenv.StatsFlush, f.commits, float64(f.commits)/jobs)
 	fmt.Printf("  of which the clients' status GETs: %d (%.1f per job, one commit each)\n", f.jobs.Polls, float64(f.jobs.Polls)/jobs)
 	fmt.Printf("  Easel's idle background before any worker (River, reconciler every 1s): %.1f/s, ~%.0f in the window\n", f.idleEasel, background)
 	fmt.Printf("  net: %.2f commits per job without the GETs and that background\n", net)

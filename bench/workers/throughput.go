@@ -112,10 +112,10 @@ func throughput(ctx context.Context, e *benchenv.Easel, db *pgx.Conn, admin *cli
 		return f, err
 	}
 
-	if err := sleep(ctx, statsFlush); err != nil {
+	if err := sleep(ctx, benchenv.StatsFlush); err != nil {
 		return f, err
 	}
-	before, err := commits(ctx, db)
+	before, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return f, err
 	}
@@ -148,10 +148,10 @@ func throughput(ctx context.Context, e *benchenv.Easel, db *pgx.Conn, admin *cli
 	if err := workers.do("calls", nil, &callsAfter); err != nil {
 		return f, err
 	}
-	if err := sleep(ctx, statsFlush); err != nil {
+	if err := sleep(ctx, benchenv.StatsFlush); err != nil {
 		return f, err
 	}
-	after, err := commits(ctx, db)
+	after, err := benchenv.Commits(ctx, db)
 	if err != nil {
 		return f, err
 	}

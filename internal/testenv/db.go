@@ -43,37 +43,19 @@ func DatabaseURL(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
 	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, AdminURL())
-	if err != nil {
-		t.Fatalf("connect to test postgres (is it running? %s): %v", AdminURL(), err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("easel_t_%d_%d", os.Getpid(), time.Now().UnixNano())
-	for attempt := 0; ; attempt++ {
-		_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName))
-		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "being accessed by other users") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("clone test database: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), AdminURL())
-		if err != nil {
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
-	})
-	return withDatabase(AdminURL(), name)
+	return createDatabase(t, "easel_t", "TEMPLATE "+templateName)
 }
 
 // EmptyDatabaseURL returns the URL of a fresh database with no schema (for
 // migration tests); it is dropped when the test ends.
 func EmptyDatabaseURL(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, "easel_e", "")
+}
+
+// createDatabase creates a database named after prefix (with the clause
+// given, e.g. TEMPLATE x) and drops it when the test ends.
+func createDatabase(t testing.TB, prefix, clause string) string {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, AdminURL())
@@ -81,9 +63,16 @@ func EmptyDatabaseURL(t testing.TB) string {
 		t.Fatalf("connect to test postgres (is it running? %s): %v", AdminURL(), err)
 	}
 	defer admin.Close(ctx)
-	name := fmt.Sprintf("easel_e_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
-		t.Fatalf("create empty database: %v", err)
+	name := fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), time.Now().UnixNano())
+	for attempt := 0; ; attempt++ {
+		_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s %s`, name, clause))
+		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "being accessed by other users") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
 		conn, err := pgx.Connect(context.Background(), AdminURL())
