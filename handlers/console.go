@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/http"
+
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
@@ -41,4 +43,27 @@ func renderFailed(c echo.Context, status int, errs views.FormErrors, can views.C
 		return Render(c, status, templComponents(form, views.NoNotice()))
 	}
 	return Render(c, status, templComponents(form, views.Notice(views.Failed(msg, can))))
+}
+
+// saveRow answers a console row's save: save runs the action; a mistake
+// the form can show re-renders the row's form (edit) with the errors;
+// success renders the saved row (saved) with the notice done.
+func saveRow(c echo.Context, p *policy.Policy, save func() error,
+	edit func(views.FormErrors) (templ.Component, error), saved func() (templ.Component, error), done string) error {
+	if err := save(); err != nil {
+		errs, status, ok := formErrors(err)
+		if !ok {
+			return err
+		}
+		form, err := edit(errs)
+		if err != nil {
+			return err
+		}
+		return renderFailed(c, status, errs, consoleCan(c, p), form)
+	}
+	row, err := saved()
+	if err != nil {
+		return err
+	}
+	return renderDone(c, http.StatusOK, row, done)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
@@ -100,20 +101,17 @@ func (h *Roles) UpdatePage(c echo.Context) error {
 	}
 	form, _ := c.FormParams()
 	in := actions.RoleInput{Name: r.Name, Permissions: form["permissions"]}
-	if err := h.Upsert(c.Request().Context(), actor(c), in); err != nil {
-		errs, status, ok := formErrors(err)
-		if !ok {
-			return err
-		}
-		f := h.form(c, r.Name, in.Permissions)
-		f.Editing, f.Errors = true, errs
-		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.RoleEditRow(f))
-	}
-	r, err = store.FindRole(c.Request().Context(), h.store.DB(), r.Name)
-	if err != nil {
-		return err
-	}
-	return renderDone(c, http.StatusOK, views.RoleRowView(h.row(c, r)), "Role "+r.Name+" saved.")
+	return saveRow(c, h.policy, func() error { return h.Upsert(c.Request().Context(), actor(c), in) },
+		func(errs views.FormErrors) (templ.Component, error) {
+			f := h.form(c, r.Name, in.Permissions)
+			f.Editing, f.Errors = true, errs
+			return views.RoleEditRow(f), nil
+		},
+		func() (templ.Component, error) {
+			r, err := store.FindRole(c.Request().Context(), h.store.DB(), r.Name)
+			return views.RoleRowView(h.row(c, r)), err
+		},
+		"Role "+r.Name+" saved.")
 }
 
 // DeletePage is DELETE /roles/:name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
@@ -112,23 +113,17 @@ func (h *Users) UpdatePage(c echo.Context) error {
 	if pw != "" {
 		in.Password = &pw
 	}
-	if err := h.upsertUnlessWeak(ctx, actor(c), in); err != nil {
-		errs, status, ok := formErrors(err)
-		if !ok {
-			return err
-		}
-		f, ferr := h.form(c, u.Username, in.Roles)
-		if ferr != nil {
-			return ferr
-		}
-		f.Editing, f.Errors = true, errs
-		return renderFailed(c, status, errs, consoleCan(c, h.policy), views.UserEditRow(f))
-	}
-	u, err = store.FindUser(ctx, h.store.DB(), u.Username)
-	if err != nil {
-		return err
-	}
-	return renderDone(c, http.StatusOK, views.UserRowView(h.row(c, u)), "User "+u.Username+" saved.")
+	return saveRow(c, h.policy, func() error { return h.upsertUnlessWeak(ctx, actor(c), in) },
+		func(errs views.FormErrors) (templ.Component, error) {
+			f, err := h.form(c, u.Username, in.Roles)
+			f.Editing, f.Errors = true, errs
+			return views.UserEditRow(f), err
+		},
+		func() (templ.Component, error) {
+			u, err := store.FindUser(ctx, h.store.DB(), u.Username)
+			return views.UserRowView(h.row(c, u)), err
+		},
+		"User "+u.Username+" saved.")
 }
 
 // DeletePage is DELETE /users/:name; the emptied row replaces the old one.
