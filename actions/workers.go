@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"easel/blob"
 	"easel/policy"
@@ -91,35 +92,46 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 		return nil, errUnknownWorker
 	}
 	cached := storeModels(in.Cached)
-	w, err := store.TouchWorker(ctx, h.store.DB(), id, key.ID, cached, in.Loaded, h.store.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errUnknownWorker
-	}
-	if err != nil {
-		return nil, err
-	}
 	shas := make([]string, 0, len(cached))
 	for _, m := range cached {
 		shas = append(shas, m.SHA256)
 	}
 	wait := min(max(in.Wait.Duration, 0), workerproto.MaxWait)
 	deadline := time.Now().Add(wait)
-	touched := time.Now()
+	var w store.Worker
+	var touched time.Time
 	// For a moment, take only jobs that need no checkpoint switch: a job
 	// on another checkpoint may yet go to a worker that has it loaded.
 	hold := time.Now().Add(affinityHold)
 	for {
 		onlyLoaded := in.Loaded != "" && time.Now().Before(hold)
 		woken, done := h.wake.wait(key.Pool, in.Loaded, shas)
-		job, err := h.leaseOne(ctx, w, in.Loaded, shas, onlyLoaded)
-		if job != nil || err != nil {
-			done()
-			return job, err
+		// One transaction a look: the worker recorded alive (at first,
+		// then once a pollWait), a job leased and described.
+		var job *workerproto.Job
+		touch := touched.IsZero() || time.Since(touched) >= h.t.pollWait()
+		err := h.store.InTx(ctx, func(tx pgx.Tx) error {
+			if touch {
+				got, err := store.TouchWorker(ctx, tx, id, key.ID, cached, in.Loaded, h.store.Now())
+				if errors.Is(err, store.ErrNotFound) {
+					return errUnknownWorker
+				}
+				if err != nil {
+					return err
+				}
+				w = got
+			}
+			var err error
+			job, err = h.leaseOne(ctx, tx, w, in.Loaded, shas, onlyLoaded)
+			return err
+		})
+		if err == nil && touch {
+			touched = time.Now()
 		}
 		left := time.Until(deadline)
-		if left <= 0 {
+		if job != nil || err != nil || left <= 0 {
 			done()
-			return nil, nil
+			return job, err
 		}
 		// Look again at an announcement, and at least every pollWait (a
 		// lease that expires meanwhile is not announced), and when the
@@ -139,20 +151,13 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		// A long poll keeps its worker online, recorded once a pollWait.
-		if time.Since(touched) >= h.t.pollWait() {
-			if _, err := store.TouchWorker(ctx, h.store.DB(), w.ID, key.ID, cached, in.Loaded, h.store.Now()); err != nil {
-				return nil, err
-			}
-			touched = time.Now()
-		}
 	}
 }
 
 // leaseOne leases the next job of w's pool, if any, and describes it.
-func (h *Workers) leaseOne(ctx context.Context, w store.Worker, loaded string, cached []string, onlyLoaded bool) (*workerproto.Job, error) {
+func (h *Workers) leaseOne(ctx context.Context, tx pgx.Tx, w store.Worker, loaded string, cached []string, onlyLoaded bool) (*workerproto.Job, error) {
 	for {
-		l, err := store.LeaseInference(ctx, h.store.DB(), store.LeaseOf{Pool: w.Pool, Worker: w.ID, WorkerName: w.Name,
+		l, err := store.LeaseInference(ctx, tx, store.LeaseOf{Pool: w.Pool, Worker: w.ID, WorkerName: w.Name,
 			Loaded: loaded, Cached: cached, OnlyLoaded: onlyLoaded, Now: h.store.Now(), TTL: h.t.leaseTTL()})
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
@@ -160,20 +165,20 @@ func (h *Workers) leaseOne(ctx context.Context, w store.Worker, loaded string, c
 		if err != nil {
 			return nil, err
 		}
-		job, err := h.describe(ctx, l)
+		job, err := h.describe(ctx, tx, l)
 		if err == nil {
 			return job, nil
 		}
 		var wait notReady
 		if errors.As(err, &wait) {
-			if _, err := store.ReleaseLease(ctx, h.store.DB(), l.ID, l.Token, h.store.Now().Add(wait.retry), wait.Error()); err != nil {
+			if _, err := store.ReleaseLease(ctx, tx, l.ID, l.Token, h.store.Now().Add(wait.retry), wait.Error()); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		// A job that cannot be described (its parameters or a model are
 		// gone) fails; the worker gets the next one.
-		if _, ferr := store.EndLease(ctx, h.store.DB(), l.ID, l.Token, store.LeaseEnd{Status: store.InferenceFailed,
+		if _, ferr := store.EndLease(ctx, tx, l.ID, l.Token, store.LeaseEnd{Status: store.InferenceFailed,
 			Error: err.Error(), Now: h.store.Now()}); ferr != nil {
 			return nil, ferr
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"easel/jobs"
 	"easel/store"
@@ -19,107 +20,117 @@ import (
 // parameter file written, and the job marked succeeded, exactly once. A
 // worker reporting another model than the job's fails the job instead.
 func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto.Complete) error {
-	inf, token, err := h.heldJob(ctx, key, in.JobID, in.Token)
-	if err != nil {
-		return err
-	}
-	id := inf.ID
-	if in.Images < 1 || in.Images > jobs.MaxImages {
-		return store.Errorf(store.EInvalid, "images must be 1 to %d, not %d", jobs.MaxImages, in.Images)
-	}
-	if want := inf.CheckpointSHA; want != "" && !strings.EqualFold(in.ModelHash, want[:10]) {
-		return h.end(ctx, inf, token, store.LeaseEnd{Status: store.InferenceFailed, Downloaded: in.Downloaded, Switched: in.Switched,
-			Error: fmt.Sprintf("the WebUI ran the model with hash %q, not the chosen one (%s)", in.ModelHash, want[:10])})
-	}
-	names := make([]string, in.Images)
-	copies := make(chan error, in.Images)
-	for n := range in.Images {
-		names[n] = fmt.Sprintf("image_%d.png", n)
+	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error {
+		if in.Images < 1 || in.Images > jobs.MaxImages {
+			return store.Errorf(store.EInvalid, "images must be 1 to %d, not %d", jobs.MaxImages, in.Images)
+		}
+		if want := inf.CheckpointSHA; want != "" && !strings.EqualFold(in.ModelHash, want[:10]) {
+			return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Downloaded: in.Downloaded, Switched: in.Switched,
+				Error: fmt.Sprintf("the WebUI ran the model with hash %q, not the chosen one (%s)", in.ModelHash, want[:10])})
+		}
+		names, err := h.collect(ctx, inf.ID, token, in.Images)
+		if err != nil {
+			return err
+		}
+		file, _ := json.Marshal(map[string]any{"info": in.Info, "endpont_name": inf.EndpointName,
+			"endpoint_name": inf.EndpointName, "inference_id": inf.ID.String(), "worker": inf.WorkerName})
+		if err := h.blob.Put(ctx, jobs.ParamFileKey(inf.ID), file, "application/json"); err != nil {
+			return err
+		}
+		return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceSucceeded, ImageNames: names,
+			Downloaded: in.Downloaded, Switched: in.Switched})
+	})
+}
+
+// collect copies the n staged images of a lease to the job's results and
+// returns their names.
+func (h *Workers) collect(ctx context.Context, id, token uuid.UUID, n int) ([]string, error) {
+	names := make([]string, n)
+	copies := make(chan error, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("image_%d.png", i)
 		go func() {
-			from := fmt.Sprintf("%simage_%d.png", stagingPrefix(id, token), n)
-			copies <- h.blob.Copy(ctx, from, jobs.ResultPrefix(id)+names[n])
+			from := fmt.Sprintf("%simage_%d.png", stagingPrefix(id, token), i)
+			copies <- h.blob.Copy(ctx, from, jobs.ResultPrefix(id)+names[i])
 		}()
 	}
 	var errs []error
-	for range in.Images {
+	for range n {
 		errs = append(errs, <-copies)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return store.Errorf(store.EInvalid, "the images were not all uploaded: %v", err)
+		return nil, store.Errorf(store.EInvalid, "the images were not all uploaded: %v", err)
 	}
-	file, _ := json.Marshal(map[string]any{"info": in.Info, "endpont_name": inf.EndpointName,
-		"endpoint_name": inf.EndpointName, "inference_id": id.String(), "worker": inf.WorkerName})
-	if err := h.blob.Put(ctx, jobs.ParamFileKey(id), file, "application/json"); err != nil {
-		return err
-	}
-	return h.end(ctx, inf, token, store.LeaseEnd{Status: store.InferenceSucceeded, ImageNames: names,
-		Downloaded: in.Downloaded, Switched: in.Switched})
+	return names, nil
 }
 
 // Fail ends a job its worker could not run: a transient failure gives it
 // back to the pool (up to maxLeases leases), any other fails it.
 func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fail) error {
-	inf, token, err := h.heldJob(ctx, key, in.JobID, in.Token)
-	if err != nil {
-		return err
-	}
-	id := inf.ID
-	reason := strings.TrimSpace(in.Error)
-	if reason == "" {
-		reason = "the worker gave no reason"
-	}
-	reason = fmt.Sprintf("worker %s: %s", inf.WorkerName, reason)
-	if in.Transient {
-		n, err := store.LeaseCount(ctx, h.store.DB(), id)
-		if err != nil {
-			return err
+	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error {
+		reason := strings.TrimSpace(in.Error)
+		if reason == "" {
+			reason = "the worker gave no reason"
 		}
-		if n < maxLeases {
-			st, err := store.ReleaseLease(ctx, h.store.DB(), id, token, h.store.Now(), reason)
+		reason = fmt.Sprintf("worker %s: %s", inf.WorkerName, reason)
+		if in.Transient {
+			n, err := store.LeaseCount(ctx, tx, inf.ID)
 			if err != nil {
 				return err
 			}
-			if st != store.LeaseHeld {
-				return errLeaseLost
+			if n < maxLeases {
+				st, err := store.ReleaseLease(ctx, tx, inf.ID, token, h.store.Now(), reason)
+				if err != nil {
+					return err
+				}
+				if st != store.LeaseHeld {
+					return errLeaseLost
+				}
+				return announce(ctx, tx, inf.EndpointInstanceType, inf.CheckpointSHA)
 			}
-			return announce(ctx, h.store.DB(), inf.EndpointInstanceType, inf.CheckpointSHA)
+			reason = fmt.Sprintf("%s (gave up after %d attempts)", reason, n)
 		}
-		reason = fmt.Sprintf("%s (gave up after %d attempts)", reason, n)
-	}
-	return h.end(ctx, inf, token, store.LeaseEnd{Status: store.InferenceFailed, Error: reason})
+		return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Error: reason})
+	})
 }
 
-// heldJob returns the job a worker reports on, and its lease token, if
-// that is the job's current lease and a running job of the key's pool;
-// EConflict otherwise.
-func (h *Workers) heldJob(ctx context.Context, key store.APIKey, rawID, rawToken string) (store.Inference, uuid.UUID, error) {
+// ending runs fn in one transaction for the job a worker reports on, if
+// that is the job's current lease and a running job of the key's pool
+// (EConflict otherwise). The lease's staging uploads are removed after,
+// unless the worker was told to mend its report (EInvalid).
+func (h *Workers) ending(ctx context.Context, key store.APIKey, rawID, rawToken string,
+	fn func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error) error {
 	id, token, err := parseLease(rawID, rawToken)
-	if err != nil {
-		return store.Inference{}, token, err
-	}
-	inf, lease, err := store.FindLease(ctx, h.store.DB(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return inf, token, errLeaseLost
-	}
-	if err != nil {
-		return inf, token, err
-	}
-	if lease != token || inf.EndpointInstanceType != key.Pool || inf.Status != store.InferenceInProgress {
-		return inf, token, errLeaseLost
-	}
-	return inf, token, nil
-}
-
-// end records the end of a job for the holder of token, exactly once, and
-// removes the staging uploads.
-func (h *Workers) end(ctx context.Context, inf store.Inference, token uuid.UUID, end store.LeaseEnd) error {
-	end.Now = h.store.Now()
-	st, err := store.EndLease(ctx, h.store.DB(), inf.ID, token, end)
 	if err != nil {
 		return err
 	}
-	if _, err := h.blob.DeletePrefix(context.WithoutCancel(ctx), stagingPrefix(inf.ID, token)); err != nil {
-		h.log.Warn("remove staging uploads", "inference", inf.ID, "error", err)
+	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+		inf, lease, err := store.FindLease(ctx, tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return errLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		if lease != token || inf.EndpointInstanceType != key.Pool || inf.Status != store.InferenceInProgress {
+			return errLeaseLost
+		}
+		return fn(tx, inf, token)
+	})
+	if store.ErrorCode(err) != store.EInvalid {
+		if _, derr := h.blob.DeletePrefix(context.WithoutCancel(ctx), stagingPrefix(id, token)); derr != nil {
+			h.log.Warn("remove staging uploads", "inference", id, "error", derr)
+		}
+	}
+	return err
+}
+
+// end records the end of job for the holder of token, exactly once.
+func (h *Workers) end(ctx context.Context, tx pgx.Tx, id, token uuid.UUID, end store.LeaseEnd) error {
+	end.Now = h.store.Now()
+	st, err := store.EndLease(ctx, tx, id, token, end)
+	if err != nil {
+		return err
 	}
 	if st != store.LeaseHeld {
 		return errLeaseLost

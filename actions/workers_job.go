@@ -35,7 +35,7 @@ func stagingPrefix(id, token uuid.UUID) string {
 // describe turns a lease into the Job a worker runs: the parameters, every
 // model with a presigned GET and its SHA-256, and presigned PUTs for the
 // images.
-func (h *Workers) describe(ctx context.Context, l store.Lease) (*workerproto.Job, error) {
+func (h *Workers) describe(ctx context.Context, db store.DBTX, l store.Lease) (*workerproto.Job, error) {
 	raw, err := jobs.ReadParams(ctx, h.blob, l.ParamsKey)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func (h *Workers) describe(ctx context.Context, l store.Lease) (*workerproto.Job
 				job.VAE = u.Name
 				continue
 			}
-			m, err := h.model(ctx, typ, u, ttl)
+			m, err := h.model(ctx, db, typ, u, ttl)
 			if err != nil {
 				return nil, err
 			}
@@ -66,7 +66,7 @@ func (h *Workers) describe(ctx context.Context, l store.Lease) (*workerproto.Job
 			case "Stable-diffusion":
 				job.Checkpoint = m.Name
 				if l.CheckpointSHA == "" {
-					if err := store.SetCheckpointSHA(ctx, h.store.DB(), l.ID, m.SHA256); err != nil {
+					if err := store.SetCheckpointSHA(ctx, db, l.ID, m.SHA256); err != nil {
 						return nil, err
 					}
 				}
@@ -86,12 +86,12 @@ func (h *Workers) describe(ctx context.Context, l store.Lease) (*workerproto.Job
 }
 
 // model returns the library file u of a job, with a presigned GET.
-func (h *Workers) model(ctx context.Context, typ string, u store.UsedModel, ttl time.Duration) (workerproto.Model, error) {
+func (h *Workers) model(ctx context.Context, db store.DBTX, typ string, u store.UsedModel, ttl time.Duration) (workerproto.Model, error) {
 	id, err := uuid.Parse(u.ID)
 	if err != nil {
 		return workerproto.Model{}, fmt.Errorf("model %s has no id in the library", u.Name)
 	}
-	c, err := store.FindCheckpoint(ctx, h.store.DB(), id)
+	c, err := store.FindCheckpoint(ctx, db, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return workerproto.Model{}, fmt.Errorf("model %s was deleted from the library after the job was created", u.Name)
 	}

@@ -131,7 +131,7 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 		}
 		dbURL = a.pg.URL
 	}
-	if a.pool, err = pgxpool.New(ctx, dbURL); err != nil {
+	if a.pool, err = openPool(ctx, dbURL); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrations.Up(ctx, a.pool); err != nil {
@@ -250,4 +250,21 @@ func loadSecret(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("write secret: %w", err)
 	}
 	return []byte(s), nil
+}
+
+// defaultPoolSize is the connections to Postgres one Easel keeps at most,
+// unless DATABASE_URL says otherwise (pool_max_conns): pgx's default
+// (the number of CPUs, at least 4) queues requests behind the few
+// transactions that wait on the object store.
+const defaultPoolSize = 16
+
+func openPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(dbURL, "pool_max_conns") {
+		cfg.MaxConns = defaultPoolSize
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
 }

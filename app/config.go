@@ -65,7 +65,7 @@ type Setting struct {
 // Settings lists every environment variable Easel reads.
 var Settings = []Setting{
 	{"EASEL_ADDR", ":8080", "listen address of the console and the API"},
-	{"DATABASE_URL", "(unset)", "external Postgres; unset runs a private cluster under $EASEL_DATA_DIR/pg"},
+	{"DATABASE_URL", "(unset)", "external Postgres; unset runs a private cluster under $EASEL_DATA_DIR/pg (16 connections per Easel unless the URL sets pool_max_conns)"},
 	{"EASEL_DATA_DIR", "./.data", "where the embedded Postgres, S3 data and the generated secret live"},
 	{"EASEL_S3_ENDPOINT", "(unset)", "S3-compatible store URL, or `aws` for Amazon S3; unset runs versitygw under $EASEL_DATA_DIR/s3"},
 	{"EASEL_S3_BUCKET", "easel", "bucket for model files, inference parameters and images"},
