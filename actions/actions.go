@@ -15,6 +15,7 @@ import (
 
 	"easel/blob"
 	"easel/gpu"
+	"easel/metrics"
 	"easel/netguard"
 	"easel/policy"
 	"easel/secrets"
@@ -43,6 +44,8 @@ type Deps struct {
 	WorkerPools []string
 	Workers     WorkerTimings
 	Log         *slog.Logger
+	// Metrics records what the actions see happen (nil: nothing).
+	Metrics *metrics.Set
 }
 
 // Set is every action of one process.
@@ -67,5 +70,6 @@ func New(d Deps) *Set {
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
+	s.Workers.metrics = d.Metrics
 	return s
 }

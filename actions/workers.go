@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"easel/blob"
+	"easel/metrics"
 	"easel/policy"
 	"easel/store"
 	"easel/workerproto"
@@ -52,12 +54,21 @@ type Workers struct {
 	t      WorkerTimings
 	wake   *wake
 	log    *slog.Logger
+	// metrics records queue waits, job ends and model downloads (nil: none).
+	metrics *metrics.Set
+	// draining closes when the server shuts down: waiting leases end.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // NewWorkers returns the workers actions.
 func NewWorkers(s *store.Store, p *policy.Policy, b *blob.Client, t WorkerTimings, log *slog.Logger) *Workers {
-	return &Workers{store: s, policy: p, blob: b, t: t, wake: newWake(), log: log}
+	return &Workers{store: s, policy: p, blob: b, t: t, wake: newWake(), log: log, draining: make(chan struct{})}
 }
+
+// Drain ends the Lease calls waiting for a job (they answer none), now
+// and from now on: the server is shutting down.
+func (h *Workers) Drain() { h.drainOnce.Do(func() { close(h.draining) }) }
 
 // Online counts the workers of pool that called recently.
 func (h *Workers) Online(ctx context.Context, pool string) (int, error) {
@@ -145,11 +156,17 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 		case <-woken:
 		case <-timer.C:
 		case <-ctx.Done():
+		case <-h.draining:
 		}
 		timer.Stop()
 		done()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		select {
+		case <-h.draining:
+			return nil, nil
+		default:
 		}
 	}
 }
@@ -167,6 +184,10 @@ func (h *Workers) leaseOne(ctx context.Context, tx pgx.Tx, w store.Worker, loade
 		}
 		job, err := h.describe(ctx, tx, l)
 		if err == nil {
+			if l.Leases == 1 && l.RunTime != nil {
+				// Recorded before the commit: a lease rolled back is rare.
+				h.metrics.JobStarted(l.EndpointName, l.EndpointBackend, l.RunTime.Sub(l.StartTime))
+			}
 			return job, nil
 		}
 		var wait notReady

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,12 +21,13 @@ import (
 // parameter file written, and the job marked succeeded, exactly once. A
 // worker reporting another model than the job's fails the job instead.
 func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto.Complete) error {
-	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error {
+	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID, note *endNote) error {
+		note.fetched, note.downloaded = true, in.Downloaded
 		if in.Images < 1 || in.Images > jobs.MaxImages {
 			return store.Errorf(store.EInvalid, "images must be 1 to %d, not %d", jobs.MaxImages, in.Images)
 		}
 		if want := inf.CheckpointSHA; want != "" && !strings.EqualFold(in.ModelHash, want[:10]) {
-			return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Downloaded: in.Downloaded, Switched: in.Switched,
+			return h.end(ctx, tx, note, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Downloaded: in.Downloaded, Switched: in.Switched,
 				Error: fmt.Sprintf("the WebUI ran the model with hash %q, not the chosen one (%s)", in.ModelHash, want[:10])})
 		}
 		names, err := h.collect(ctx, inf.ID, token, in.Images)
@@ -37,7 +39,7 @@ func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto
 		if err := h.blob.Put(ctx, jobs.ParamFileKey(inf.ID), file, "application/json"); err != nil {
 			return err
 		}
-		return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceSucceeded, ImageNames: names,
+		return h.end(ctx, tx, note, inf.ID, token, store.LeaseEnd{Status: store.InferenceSucceeded, ImageNames: names,
 			Downloaded: in.Downloaded, Switched: in.Switched})
 	})
 }
@@ -67,7 +69,7 @@ func (h *Workers) collect(ctx context.Context, id, token uuid.UUID, n int) ([]st
 // Fail ends a job its worker could not run: a transient failure gives it
 // back to the pool (up to maxLeases leases), any other fails it.
 func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fail) error {
-	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error {
+	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID, note *endNote) error {
 		reason := strings.TrimSpace(in.Error)
 		if reason == "" {
 			reason = "the worker gave no reason"
@@ -90,8 +92,17 @@ func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fai
 			}
 			reason = fmt.Sprintf("%s (gave up after %d attempts)", reason, n)
 		}
-		return h.end(ctx, tx, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Error: reason})
+		return h.end(ctx, tx, note, inf.ID, token, store.LeaseEnd{Status: store.InferenceFailed, Error: reason})
 	})
+}
+
+// endNote is what ending learns of the job fn ended, recorded in the
+// metrics once the transaction has committed.
+type endNote struct {
+	status string // "" while the job has not ended
+	at     time.Time
+	// fetched: the worker said whether it downloaded a model (Complete).
+	fetched, downloaded bool
 }
 
 // ending runs fn in one transaction for the job a worker reports on, if
@@ -99,13 +110,18 @@ func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fai
 // (EConflict otherwise). The lease's staging uploads are removed after,
 // unless the worker was told to mend its report (EInvalid).
 func (h *Workers) ending(ctx context.Context, key store.APIKey, rawID, rawToken string,
-	fn func(tx pgx.Tx, inf store.Inference, token uuid.UUID) error) error {
+	fn func(tx pgx.Tx, inf store.Inference, token uuid.UUID, note *endNote) error) error {
 	id, token, err := parseLease(rawID, rawToken)
 	if err != nil {
 		return err
 	}
+	var inf store.Inference
+	var note endNote
 	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
-		inf, lease, err := store.FindLease(ctx, tx, id)
+		note = endNote{}
+		var lease uuid.UUID
+		var err error
+		inf, lease, err = store.FindLease(ctx, tx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return errLeaseLost
 		}
@@ -115,8 +131,11 @@ func (h *Workers) ending(ctx context.Context, key store.APIKey, rawID, rawToken 
 		if lease != token || inf.EndpointInstanceType != key.Pool || inf.Status != store.InferenceInProgress {
 			return errLeaseLost
 		}
-		return fn(tx, inf, token)
+		return fn(tx, inf, token, &note)
 	})
+	if err == nil && note.status != "" {
+		h.recordEnd(inf, note)
+	}
 	if store.ErrorCode(err) != store.EInvalid {
 		if _, derr := h.blob.DeletePrefix(context.WithoutCancel(ctx), stagingPrefix(id, token)); derr != nil {
 			h.log.Warn("remove staging uploads", "inference", id, "error", derr)
@@ -125,8 +144,9 @@ func (h *Workers) ending(ctx context.Context, key store.APIKey, rawID, rawToken 
 	return err
 }
 
-// end records the end of job for the holder of token, exactly once.
-func (h *Workers) end(ctx context.Context, tx pgx.Tx, id, token uuid.UUID, end store.LeaseEnd) error {
+// end records the end of job for the holder of token, exactly once, and
+// notes it.
+func (h *Workers) end(ctx context.Context, tx pgx.Tx, note *endNote, id, token uuid.UUID, end store.LeaseEnd) error {
 	end.Now = h.store.Now()
 	st, err := store.EndLease(ctx, tx, id, token, end)
 	if err != nil {
@@ -135,5 +155,18 @@ func (h *Workers) end(ctx context.Context, tx pgx.Tx, id, token uuid.UUID, end s
 	if st != store.LeaseHeld {
 		return errLeaseLost
 	}
+	note.status, note.at = end.Status, end.Now
 	return nil
+}
+
+// recordEnd puts a job a worker ended in the metrics.
+func (h *Workers) recordEnd(inf store.Inference, note endNote) {
+	var run time.Duration
+	if inf.RunTime != nil {
+		run = note.at.Sub(*inf.RunTime)
+	}
+	h.metrics.JobFinished(inf.EndpointName, inf.EndpointBackend, note.status, run)
+	if note.fetched {
+		h.metrics.ModelFetch(inf.EndpointInstanceType, note.downloaded)
+	}
 }

@@ -23,7 +23,9 @@ import (
 	"easel/blob"
 	"easel/embedded"
 	"easel/gpu"
+	"easel/handlers"
 	"easel/jobs"
+	"easel/metrics"
 	"easel/migrations"
 	"easel/netguard"
 	"easel/policy"
@@ -42,6 +44,8 @@ type App struct {
 	Web    *web.Server
 	River  *river.Client[pgx.Tx]
 	GPU    *gpu.Registry
+	// Metrics are this process's Prometheus metrics (GET /metrics).
+	Metrics *metrics.Set
 	// Actions are what Easel does; before Open completes (the command
 	// line), only those on users, roles and keys work.
 	Actions *actions.Set
@@ -77,7 +81,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.GPU, err = a.openGPU(ctx); err != nil {
 		return nil, err
 	}
-	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
+	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
 			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
 	if err != nil {
@@ -96,15 +100,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
 		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU,
-		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log})
+		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log, Metrics: a.Metrics})
+	a.Metrics.WatchState(a.countState, log)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
-		TrustedProxies: cfg.TrustedProxies, WorkerPools: cfg.WorkerPools},
-		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log})
+		TrustedProxies: cfg.TrustedProxies, WorkerPools: cfg.WorkerPools, MetricsToken: cfg.MetricsToken},
+		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log, Metrics: a.Metrics,
+			Ready: a.readiness()})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MetricsToken == "" {
+		log.Warn("GET /metrics is open to anyone who can reach this server: set EASEL_METRICS_TOKEN to require a bearer token")
 	}
 	return a, nil
 }
@@ -112,7 +121,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 // OpenDatabase is Open without the object store and the server: what the
 // admin CLI needs.
 func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *App, err error) {
-	a := &App{Config: cfg, Log: log}
+	a := &App{Config: cfg, Log: log, Metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -131,7 +140,7 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 		}
 		dbURL = a.pg.URL
 	}
-	if a.pool, err = openPool(ctx, dbURL); err != nil {
+	if a.pool, err = openPool(ctx, dbURL, a.Metrics); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrations.Up(ctx, a.pool); err != nil {
@@ -163,7 +172,7 @@ func OpenDatabase(ctx context.Context, cfg Config, log *slog.Logger, out io.Writ
 
 func (a *App) openBlob(ctx context.Context) (*blob.Client, error) {
 	bc := blob.Config{Endpoint: a.Config.S3Endpoint, PublicURL: a.Config.S3PublicURL, Region: a.Config.Region,
-		Bucket: a.Config.S3Bucket, AccessKey: a.Config.S3AccessKey, SecretKey: a.Config.S3SecretKey}
+		Bucket: a.Config.S3Bucket, AccessKey: a.Config.S3AccessKey, SecretKey: a.Config.S3SecretKey, Observer: a.Metrics}
 	if bc.Endpoint == "" {
 		g, err := embedded.StartS3Gateway(ctx, filepath.Join(a.Config.DataDir, "s3"), a.Config.S3GatewayBin, a.Log)
 		if err != nil {
@@ -182,8 +191,13 @@ func (a *App) openBlob(ctx context.Context) (*blob.Client, error) {
 	return client, nil
 }
 
+// ShutdownWait is how long a shutdown waits for the requests in flight:
+// the longest a request waits on purpose (a Real-time start) and a margin
+// to write its answer.
+const ShutdownWait = handlers.RealtimeWait + 5*time.Second
+
 // Serve answers HTTP on the configured address until ctx is done, then
-// shuts down gracefully. ready, when not nil, receives the bound address.
+// shuts down gracefully (ShutdownWait). ready, when not nil, receives the bound address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
@@ -201,7 +215,12 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Stop accepting, end the workers' long polls, and let the requests in
+	// flight finish: a Real-time start waits for its result up to
+	// handlers.RealtimeWait.
+	a.Log.Info("easel shutting down: waiting for requests in flight", "at_most", ShutdownWait.String())
+	srv.RegisterOnShutdown(a.Actions.Workers.Drain)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownWait)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
@@ -258,11 +277,12 @@ func loadSecret(cfg Config) ([]byte, error) {
 // transactions that wait on the object store.
 const defaultPoolSize = 16
 
-func openPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, dbURL string, m *metrics.Set) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, err
 	}
+	cfg.ConnConfig.Tracer = store.QueryTracer{Observer: m}
 	if !strings.Contains(dbURL, "pool_max_conns") {
 		cfg.MaxConns = defaultPoolSize
 	}

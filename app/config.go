@@ -55,6 +55,9 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// (EASEL_TRUSTED_PROXIES); empty: the peer address is the client.
 	TrustedProxies []*net.IPNet
+	// MetricsToken is the bearer token GET /metrics requires
+	// (EASEL_METRICS_TOKEN); empty: the metrics are open.
+	MetricsToken string
 }
 
 // Setting documents one environment variable (the README's table).
@@ -93,6 +96,7 @@ var Settings = []Setting{
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
+	{"EASEL_METRICS_TOKEN", "(unset: open)", "bearer token that GET /metrics requires (and that shows /readyz's details); unset, anyone who reaches the server may read the metrics (see Monitoring)"},
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -122,6 +126,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Secret:          getenv("EASEL_SECRET"),
 		RevealPasswords: getenv("EASEL_ESD_REVEAL_PASSWORDS") == "1",
 		LogFormat:       get("EASEL_LOG_FORMAT", ""),
+		MetricsToken:    getenv("EASEL_METRICS_TOKEN"),
 	}
 	var err error
 	c.AllowPrivate = getenv("EASEL_ALLOW_PRIVATE_URLS") == "1"
@@ -161,6 +166,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "text" {
 		return c, fmt.Errorf("EASEL_LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return c, fmt.Errorf("EASEL_METRICS_TOKEN must be at least 16 characters")
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {
 		return c, fmt.Errorf("EASEL_SECRET must be at least 16 characters")

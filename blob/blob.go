@@ -28,6 +28,8 @@ type Config struct {
 	// AWS credential chain.
 	AccessKey string
 	SecretKey string
+	// Observer, when set, times every request (the metrics).
+	Observer CallObserver
 }
 
 // Client talks to one bucket.
@@ -56,6 +58,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		if custom {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true
+		}
+		if cfg.Observer != nil {
+			o.APIOptions = append(o.APIOptions, observeCalls(cfg.Observer))
 		}
 	})
 	presignBase := client

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/internal/logx"
+	"easel/metrics"
 	"easel/policy"
 	"easel/secrets"
 	"easel/store"
@@ -29,6 +30,7 @@ type Auth struct {
 	sessions Sessions
 	limiter  *loginLimiter
 	checks   checkGate
+	metrics  *metrics.Set
 	log      *slog.Logger
 }
 
@@ -37,8 +39,8 @@ type Auth struct {
 const maxPasswordChecks = 4
 
 // NewAuth returns the sign-in handler.
-func NewAuth(s *store.Store, p *policy.Policy, sessions Sessions, log *slog.Logger) *Auth {
-	return &Auth{store: s, policy: p, sessions: sessions, log: log,
+func NewAuth(s *store.Store, p *policy.Policy, sessions Sessions, m *metrics.Set, log *slog.Logger) *Auth {
+	return &Auth{store: s, policy: p, sessions: sessions, metrics: m, log: log,
 		limiter: newLoginLimiter(s.Now), checks: make(checkGate, maxPasswordChecks)}
 }
 
@@ -60,11 +62,13 @@ func (h *Auth) Login(c echo.Context) error {
 	addr := clientKey(c.RealIP())
 	if wait := h.limiter.reserve(name, addr); wait > 0 {
 		logx.For(c.Request().Context(), h.log).Info("sign-in throttled", "user", name, "ip", c.RealIP())
+		h.metrics.Refused(metrics.LimitLoginThrottle)
 		page.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", waitText(wait))
 		return tooMany(c, wait, page)
 	}
 	if !h.checks.enter() {
 		h.limiter.refund(name, addr)
+		h.metrics.Refused(metrics.LimitLoginBusy)
 		page.Error = "The server is busy signing others in. Try again in a moment."
 		return tooMany(c, time.Second, page)
 	}
@@ -72,6 +76,7 @@ func (h *Auth) Login(c echo.Context) error {
 	h.checks.leave()
 	if err != nil {
 		logx.For(c.Request().Context(), h.log).Info("sign-in failed", "user", name, "ip", c.RealIP())
+		h.metrics.LoginFailed()
 		page.Error = "Wrong user name or password."
 		return Render(c, http.StatusUnauthorized, views.Login(page))
 	}

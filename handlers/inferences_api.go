@@ -17,7 +17,8 @@ import (
 
 // RealtimeWait is how long a Real-time start waits for its result before
 // answering with the job still inprogress (API Gateway cut ESD at 29 s).
-var RealtimeWait = 25 * time.Second
+// A graceful shutdown waits at least this long (app.ShutdownWait).
+const RealtimeWait = 25 * time.Second
 
 type inferenceParams struct {
 	InputS3      string                       `json:"input_body_s3"`

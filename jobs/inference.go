@@ -76,6 +76,10 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
 		return err
 	}
+	if inf.RunTime == nil {
+		w.d.Metrics.JobStarted(inf.EndpointName, inf.EndpointBackend, now.Sub(inf.StartTime))
+	}
+	inf.RunTime = &now
 	watched, stopWatch := w.watchCancel(ctx, inf.ID)
 	res, err := w.invoke(watched, inf, job.Args.Params)
 	cancelled := errors.Is(context.Cause(watched), errCancelled)
@@ -189,7 +193,17 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 		_, err := w.d.Blob.DeletePrefix(context.WithoutCancel(ctx), ResultPrefix(inf.ID))
 		return err
 	}
+	w.finished(inf, succeed, now)
 	return nil
+}
+
+// finished records the end of a job this worker ran (the metrics).
+func (w *runWorker) finished(inf store.Inference, status string, at time.Time) {
+	var run time.Duration
+	if inf.RunTime != nil {
+		run = at.Sub(*inf.RunTime)
+	}
+	w.d.Metrics.JobFinished(inf.EndpointName, inf.EndpointBackend, status, run)
 }
 
 // putAll writes the objects at once (images and the parameter file).
@@ -214,10 +228,13 @@ func (w *runWorker) putAll(ctx context.Context, objects map[string][]byte) error
 // fail marks the job failed with the backend's error text.
 func (w *runWorker) fail(ctx context.Context, inf store.Inference, cause error) error {
 	failed, now, raw := store.InferenceFailed, w.d.Store.Now(), cause.Error()
-	_, err := store.UpdateInference(context.WithoutCancel(ctx), w.d.Store.DB(), inf.ID, store.InferenceUpdate{
+	ok, err := store.UpdateInference(context.WithoutCancel(ctx), w.d.Store.DB(), inf.ID, store.InferenceUpdate{
 		Status: &failed, SageMakerRaw: &raw, CompleteTime: &now, OnlyIf: store.InferenceInProgress})
 	if err != nil {
 		return err
+	}
+	if ok {
+		w.finished(inf, failed, now)
 	}
 	w.d.Log.Info("inference failed", "inference", inf.ID, "endpoint", inf.EndpointName, "error", raw)
 	return nil

@@ -29,6 +29,7 @@ import (
 	"easel/blob"
 	"easel/gpu"
 	"easel/internal/logx"
+	"easel/metrics"
 	"easel/netguard"
 	"easel/store"
 )
@@ -57,6 +58,8 @@ type Deps struct {
 	GPU   *gpu.Registry
 	Log   *slog.Logger
 	Cfg   Config
+	// Metrics records the queue wait and run time of inferences (nil: none).
+	Metrics *metrics.Set
 }
 
 // NewClient returns a River client with every worker and periodic job.

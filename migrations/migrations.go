@@ -39,3 +39,22 @@ func Up(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	return nil
 }
+
+// Check fails unless the database's schema is at the latest version this
+// binary embeds (readiness: a replica of another version may share it).
+func Check(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, Files)
+	if err != nil {
+		return fmt.Errorf("goose provider: %w", err)
+	}
+	current, target, err := provider.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if current != target {
+		return fmt.Errorf("schema at version %d, this easel expects %d", current, target)
+	}
+	return nil
+}

@@ -14,6 +14,8 @@ type Lease struct {
 	Inference
 	Token    uuid.UUID
 	Deadline time.Time
+	// Leases counts this one: 1 is the job's first lease.
+	Leases int
 }
 
 // LeaseOf returns what a worker of pool may lease next: an inprogress job
@@ -53,9 +55,9 @@ func LeaseInference(ctx context.Context, db DBTX, q LeaseOf) (Lease, error) {
 			leases = i.leases + 1, worker_name = $8, run_time = COALESCE(i.run_time, $3),
 			progress = 0, stage = 'leased'
 		FROM next WHERE i.id = next.id
-		RETURNING `+inferenceColumns,
+		RETURNING `+inferenceColumns+`, i.leases`,
 		q.Pool, q.Worker, q.Now, q.Loaded, nonNil(q.Cached), l.Token, l.Deadline, q.WorkerName, q.OnlyLoaded)
-	inf, err := scanInference(row)
+	inf, err := scanInference(row, &l.Leases)
 	l.Inference = inf
 	return l, translate("lease inference", err)
 }

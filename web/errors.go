@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/handlers"
+	"easel/metrics"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -54,6 +55,7 @@ func (s *Server) apiError(err error, c echo.Context) {
 func (s *Server) pageError(err error, c echo.Context) {
 	htmx := c.Request().Header.Get("HX-Request") == "true"
 	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		s.deps.Metrics.Refused(metrics.LimitConsoleBody)
 		err = errBodyTooLarge
 	}
 	if errors.Is(err, errSignIn) || (store.ErrorCode(err) == store.EUnauthorized) {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"easel/metrics"
 )
 
 // consoleBodyLimit is the largest body a console request may send: forms
@@ -24,6 +26,7 @@ func (s *Server) limitConsoleBody(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if r.ContentLength > consoleBodyLimit {
+			s.deps.Metrics.Refused(metrics.LimitConsoleBody)
 			return errBodyTooLarge
 		}
 		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, consoleBodyLimit)

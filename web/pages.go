@@ -14,10 +14,7 @@ import (
 // (the body limit and the security headers apply to every console route).
 func (s *Server) addPage(r pageRoute) {
 	s.guards[r.method+" "+r.path] = r.guard
-	chain := []echo.MiddlewareFunc{s.loadSession}
-	if r.path != "/healthz" {
-		chain = append(chain, s.csrf)
-	}
+	chain := []echo.MiddlewareFunc{s.loadSession, s.csrf}
 	if !r.guard.IsPublic() {
 		chain = append(chain, requireSignIn, s.guard(r.guard))
 	}

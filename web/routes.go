@@ -64,7 +64,6 @@ type pageRoute struct {
 // pageRoutes is the whole console surface, one line per route.
 func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 	return []pageRoute{
-		{http.MethodGet, "/healthz", policy.Public, s.healthz},
 		{http.MethodGet, "/login", policy.Public, h.auth.LoginPage},
 		{http.MethodPost, "/login", policy.Public, h.auth.Login},
 		{http.MethodPost, "/logout", policy.SignedIn, h.auth.Logout},
@@ -116,6 +115,17 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},
 		{http.MethodDelete, "/keys/:id", policy.SignedIn, h.keys.RevokePage},
+	}
+}
+
+// opsRoutes are for load balancers and monitoring: liveness, readiness
+// (details for the metrics token or user:all) and the Prometheus metrics
+// (the bearer of EASEL_METRICS_TOKEN when set); see ops.go.
+func (s *Server) opsRoutes() []pageRoute {
+	return []pageRoute{
+		{http.MethodGet, "/healthz", policy.Public, s.healthz},
+		{http.MethodGet, "/readyz", policy.Public, s.readyz},
+		{http.MethodGet, "/metrics", policy.Public, s.serveMetrics},
 	}
 }
 

@@ -3,7 +3,6 @@
 package web
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"easel/actions"
 	"easel/blob"
 	"easel/handlers"
+	"easel/metrics"
 	"easel/policy"
 	"easel/static"
 	"easel/store"
@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// WorkerPools are the configured pools of `easel worker`s.
 	WorkerPools []string
+	// MetricsToken guards GET /metrics when set (EASEL_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // Deps are the services the routes use.
@@ -39,6 +41,10 @@ type Deps struct {
 	Blob    *blob.Client
 	Actions *actions.Set
 	Log     *slog.Logger
+	// Metrics are served at /metrics and fed by the middleware (nil: none).
+	Metrics *metrics.Set
+	// Ready are the checks of GET /readyz.
+	Ready []ReadyCheck
 }
 
 // Server holds the echo instance and what the middleware needs.
@@ -52,6 +58,8 @@ type Server struct {
 	guards map[string]policy.Guard
 	// csp is the console's Content-Security-Policy.
 	csp string
+	// metricsHandler writes the metrics' registry.
+	metricsHandler http.Handler
 }
 
 // New builds the server with every route registered.
@@ -67,7 +75,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 		guards: map[string]policy.Guard{}, csp: contentSecurityPolicy(d.Blob, d.Log)}
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(s.preflight)
-	e.Use(middleware.RequestID(), s.logRequests, middleware.Recover(), s.consoleHeaders, s.limitConsoleBody)
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+		s.deps.Metrics = d.Metrics
+	}
+	s.metricsHandler = d.Metrics.Handler()
+	e.Use(s.observeRequests, middleware.RequestID(), s.logRequests, middleware.Recover(), s.consoleHeaders, s.limitConsoleBody)
 
 	a := d.Actions
 	h := handlerSet{
@@ -81,13 +94,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.workers = handlers.NewWorkers(a.Workers)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
-	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
+	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Metrics, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
 		s.addAPI(r)
 	}
 	for _, r := range s.pageRoutes(h) {
 		s.addPage(r)
+	}
+	for _, r := range s.opsRoutes() {
+		s.guards[r.method+" "+r.path] = r.guard
+		e.Add(r.method, r.path, r.handler, s.loadSession)
 	}
 	s.workerRoutes(h)
 	s.guards["GET /static/*"] = policy.Public
@@ -122,21 +139,4 @@ func (s *Server) isAPI(path string) bool {
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{Addr: addr, Handler: s.Echo, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
-}
-
-// healthz reports whether Postgres and S3 answer.
-func (s *Server) healthz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
-	defer cancel()
-	out := map[string]string{"status": "ok", "postgres": "ok", "s3": "ok"}
-	status := http.StatusOK
-	if err := s.deps.Store.Ping(ctx); err != nil {
-		out["postgres"], out["status"], status = "unreachable", "degraded", http.StatusServiceUnavailable
-		s.deps.Log.Warn("healthz: postgres", "error", err)
-	}
-	if err := s.deps.Blob.Ping(ctx); err != nil {
-		out["s3"], out["status"], status = "unreachable", "degraded", http.StatusServiceUnavailable
-		s.deps.Log.Warn("healthz: s3", "error", err)
-	}
-	return c.JSON(status, out)
 }
