@@ -29,6 +29,9 @@ type Server struct {
 
 	http *httptest.Server
 	once sync.Once
+	// stopServing and served belong to a server started by StartServing.
+	stopServing context.CancelFunc
+	served      chan error
 }
 
 // Option changes a test server's environment.
@@ -90,10 +93,66 @@ func Start(t testing.TB, env map[string]string) *Server {
 	return s
 }
 
+// StartServing runs Easel with env the way `easel serve` does (App.Serve
+// on a free loopback port, graceful shutdown included) until the test ends
+// or Shutdown.
+func StartServing(t testing.TB, env map[string]string) *Server {
+	t.Helper()
+	env["EASEL_ADDR"] = "127.0.0.1:0"
+	cfg, err := app.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs := &bytes.Buffer{}
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil)), io.Discard)
+	if err != nil {
+		t.Fatalf("open easel: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{App: a, Log: logs, stopServing: cancel, served: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() { s.served <- a.Serve(ctx, func(a string) { addr <- a }) }()
+	select {
+	case got := <-addr:
+		s.URL = "http://" + got
+	case err := <-s.served:
+		a.Close()
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Shutdown ends a server of StartServing as a signal ends `easel serve`:
+// it returns when App.Serve does, with its error. The app stays open
+// until Stop.
+func (s *Server) Shutdown() error {
+	s.stopServing()
+	err := <-s.served
+	s.served <- err // for Stop, or a second Shutdown
+	return err
+}
+
+// syncWriter lets the serving goroutines and the test share the log.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
+
 // Stop shuts the server down (again: no-op).
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		s.http.Close()
+		if s.http != nil {
+			s.http.Close()
+		} else {
+			_ = s.Shutdown()
+		}
 		s.App.Close()
 	})
 }
