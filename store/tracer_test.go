@@ -4,8 +4,8 @@ import "testing"
 
 func TestOperationNamesStatementsBoundedly(t *testing.T) {
 	for sql, want := range map[string]string{
-		`SELECT ` + inferenceColumns + ` FROM inferences i WHERE i.id = $1`:   "select inferences",
-		"\n\t\tSELECT a, b\n\t\tFROM users u JOIN roles r ON true":            "select users",
+		`SELECT ` + inferenceColumns + ` FROM inferences i WHERE i.id = $1`:    "select inferences",
+		"\n\t\tSELECT a, b\n\t\tFROM users u JOIN roles r ON true":             "select users",
 		`INSERT INTO audit (at, actor) VALUES ($1, $2)`:                        "insert audit",
 		"UPDATE checkpoints SET completing_since = $2 WHERE id = $1":           "update checkpoints",
 		"delete from sessions where expires < now()":                           "delete sessions",
