@@ -38,6 +38,7 @@ func TestLoadConfigDefaultsAndErrors(t *testing.T) {
 		"EASEL_API_BASE": "/", "EASEL_LOG_FORMAT": "xml", "EASEL_SECRET": "short", "EASEL_MAX_MODEL_BYTES": "lots",
 		"EASEL_UPLOAD_TTL": "-1h", "EASEL_JOB_TIMEOUT": "0s", "EASEL_RECONCILE_INTERVAL": "1ms",
 		"EASEL_SAGEMAKER_ROLE_ARN": "arn:aws:iam::1:role/x", "EASEL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal",
+		"EASEL_METRICS_TOKEN": "short",
 	} {
 		env = map[string]string{name: value}
 		if _, err := LoadConfig(get); err == nil || !strings.Contains(err.Error(), "EASEL_") {

@@ -72,14 +72,17 @@ func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	now := w.d.Store.Now()
-	if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
-		return err
+	// A run starts now, unless this is an Async job's poll of the
+	// submission it made (its handle is stored).
+	if now := w.d.Store.Now(); inf.RunTime == nil || len(inf.AsyncHandle) == 0 {
+		if _, err := store.UpdateInference(ctx, w.d.Store.DB(), inf.ID, store.InferenceUpdate{RunTime: &now, OnlyIf: store.InferenceInProgress}); err != nil {
+			return err
+		}
+		if inf.RunTime == nil {
+			w.d.Metrics.JobStarted(inf.EndpointName, inf.EndpointBackend, now.Sub(inf.StartTime))
+		}
+		inf.RunTime = &now
 	}
-	if inf.RunTime == nil {
-		w.d.Metrics.JobStarted(inf.EndpointName, inf.EndpointBackend, now.Sub(inf.StartTime))
-	}
-	inf.RunTime = &now
 	watched, stopWatch := w.watchCancel(ctx, inf.ID)
 	res, err := w.invoke(watched, inf, job.Args.Params)
 	cancelled := errors.Is(context.Cause(watched), errCancelled)
