@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -55,7 +54,7 @@ func AbortOrphanedUploads(ctx context.Context, d Deps) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cutoff := time.Now().Add(-d.Cfg.RescueAfter)
+	cutoff := d.Store.Now().Add(-d.Cfg.RescueAfter)
 	aborted := 0
 	for _, u := range uploads {
 		m := checkpointFile.FindStringSubmatch(u.Key)
