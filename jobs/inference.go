@@ -163,8 +163,16 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 			return w.fail(ctx, inf, fmt.Errorf("image %d of the result: %w", i, err))
 		}
 		name := fmt.Sprintf("image_%d.png", i)
-		if len(res.Images) == 1 && !strings.HasPrefix(inf.TaskType, "txt2img") && !strings.HasPrefix(inf.TaskType, "img2img") {
+		generated := strings.HasPrefix(inf.TaskType, "txt2img") || strings.HasPrefix(inf.TaskType, "img2img")
+		if len(res.Images) == 1 && !generated {
 			name = "image.png"
+		}
+		if generated {
+			// Keep the generation parameters in the file, as A1111 does,
+			// for any WebUI's PNG Info.
+			if png, err = WithParameters(png, Infotext(res.Parameters, res.Info, i)); err != nil {
+				return w.fail(ctx, inf, fmt.Errorf("image %d of the result: %w", i, err))
+			}
 		}
 		objects[ResultPrefix(inf.ID)+name] = png
 		names = append(names, name)

@@ -11,6 +11,8 @@
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
+//   - the gallery's thumbnails of stored images (thumbnails.go) and the
+//     generation parameters kept inside each PNG (pnginfo.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
 //   - replicas: each reports itself alive and hands the running jobs of a
 //     replica gone silent back to River (KeepAlive, RequeueOrphaned); the
@@ -89,6 +91,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		d.Cfg.RescueAfter = time.Minute
 	}
 	river.AddWorker(workers, &orphanedUploadsWorker{d: d})
+	river.AddWorker(workers, &thumbnailsWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
@@ -123,6 +126,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.RescueAfter),
 				func() (river.JobArgs, *river.InsertOpts) { return OrphanedUploadsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ThumbnailsArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

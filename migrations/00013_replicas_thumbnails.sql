@@ -9,9 +9,12 @@ CREATE TABLE replicas (
 );
 
 -- Gallery thumbnails: set once the small JPEGs of a job's images are
--- stored next to them (out/<id>/thumbs/).
+-- stored next to them (out/<id>/result/thumbs/).
 ALTER TABLE inferences ADD COLUMN thumbnails boolean NOT NULL DEFAULT false;
+CREATE INDEX inferences_without_thumbnails ON inferences (complete_time)
+    WHERE status = 'succeed' AND NOT thumbnails;
 
 -- +goose Down
+DROP INDEX inferences_without_thumbnails;
 ALTER TABLE inferences DROP COLUMN thumbnails;
 DROP TABLE replicas;
