@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"easel/gpu"
@@ -196,6 +197,12 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 	if !ok {
 		_, err := w.d.Blob.DeletePrefix(context.WithoutCancel(ctx), ResultPrefix(inf.ID))
 		return err
+	}
+	// Make the gallery's thumbnails now rather than at the next round.
+	if c, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+		if _, err := c.Insert(ctx, ThumbnailsArgs{}, nil); err != nil {
+			w.d.Log.Warn("thumbnails not queued", "inference", inf.ID, "error", err)
+		}
 	}
 	return nil
 }
