@@ -50,27 +50,42 @@ func (w *thumbnailsWorker) Work(ctx context.Context, _ *river.Job[ThumbnailsArgs
 }
 
 // MakeThumbnails stores the thumbnails of the succeeded jobs that have
-// none yet (at most 50 jobs a call).
+// none yet (at most 50 jobs a call, latest first). A job whose images
+// cannot be read is logged and skipped; the gallery shows its full image.
 func MakeThumbnails(ctx context.Context, d Deps) error {
 	todo, err := store.WithoutThumbnails(ctx, d.Store.DB(), 50)
 	if err != nil {
 		return err
 	}
 	for _, job := range todo {
-		for n, name := range job.ImageNames {
-			thumb, err := thumbnail(ctx, d, ResultPrefix(job.ID)+name)
-			if err != nil {
-				return fmt.Errorf("thumbnail of %s %s: %w", job.ID, name, err)
-			}
-			if err := d.Blob.Put(ctx, ThumbKey(job.ID, n), thumb, "image/jpeg"); err != nil {
+		if err := jobThumbnails(ctx, d, job); err != nil {
+			if ctx.Err() != nil {
 				return err
 			}
-		}
-		if err := store.MarkThumbnails(ctx, d.Store.DB(), job.ID); err != nil {
-			return err
+			d.Log.Warn("thumbnails not made", "inference", job.ID, "error", err)
 		}
 	}
 	return nil
+}
+
+// jobThumbnails stores the thumbnails of one job's images and marks it.
+func jobThumbnails(ctx context.Context, d Deps, job store.Inference) error {
+	for n, name := range job.ImageNames {
+		thumb, err := thumbnail(ctx, d, ResultPrefix(job.ID)+name)
+		if err != nil {
+			return fmt.Errorf("thumbnail of %s: %w", name, err)
+		}
+		if err := d.Blob.Put(ctx, ThumbKey(job.ID, n), thumb, "image/jpeg"); err != nil {
+			return err
+		}
+	}
+	ok, err := store.MarkThumbnails(ctx, d.Store.DB(), job.ID)
+	if err != nil || ok {
+		return err
+	}
+	// Deleted meanwhile: leave nothing of it behind.
+	_, err = d.Blob.DeletePrefix(ctx, ResultPrefix(job.ID))
+	return err
 }
 
 // thumbnail reads the image at key and returns it as a JPEG at most

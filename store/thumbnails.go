@@ -27,8 +27,9 @@ func WithoutThumbnails(ctx context.Context, db DBTX, limit int) ([]Inference, er
 	return out, rows.Err()
 }
 
-// MarkThumbnails records that job id's thumbnails are stored.
-func MarkThumbnails(ctx context.Context, db DBTX, id uuid.UUID) error {
-	_, err := db.Exec(ctx, `UPDATE inferences SET thumbnails = true WHERE id = $1`, id)
-	return err
+// MarkThumbnails records that job id's thumbnails are stored; false when
+// the job is gone (deleted meanwhile).
+func MarkThumbnails(ctx context.Context, db DBTX, id uuid.UUID) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE inferences SET thumbnails = true WHERE id = $1`, id)
+	return tag.RowsAffected() == 1, err
 }
