@@ -56,6 +56,8 @@ type App struct {
 	sealer        *secrets.Sealer
 	stopFollowing context.CancelFunc
 	stopWorkers   context.CancelFunc
+	stopAlive     func() // stops KeepAlive and waits for it
+	replicaID     string
 	pg            *embedded.Postgres
 	gateway       *embedded.S3Gateway
 }
@@ -81,12 +83,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.GPU, err = a.openGPU(ctx); err != nil {
 		return nil, err
 	}
+	a.replicaID = jobs.NewReplicaID()
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
-			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
+			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout,
+			ReplicaID: a.replicaID, RescueAfter: cfg.RescueAfter}})
 	if err != nil {
 		return nil, err
 	}
+	// Report this replica alive before its River client runs a job.
+	if err := store.ReplicaSeen(ctx, a.Store.DB(), a.replicaID); err != nil {
+		return nil, fmt.Errorf("register replica: %w", err)
+	}
+	aliveCtx, stopAlive := context.WithCancel(context.Background())
+	alive := make(chan struct{})
+	a.stopAlive = func() { stopAlive(); <-alive }
+	go func() { defer close(alive); jobs.KeepAlive(aliveCtx, a.Store, a.replicaID, cfg.RescueAfter, log) }()
 	if a.pg.Owned() {
 		// Nobody else uses this private cluster: a job still marked running
 		// belonged to an easel that was killed; run it again now rather than
@@ -236,6 +248,13 @@ func (a *App) Close() {
 		if err := a.River.Stop(stopCtx); err != nil {
 			a.Log.Warn("jobs did not stop in time", "error", err)
 		}
+		cancel()
+	}
+	if a.stopAlive != nil {
+		// River has stopped: what it still ran is anybody's now.
+		a.stopAlive()
+		goneCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = store.ReplicaGone(goneCtx, a.Store.DB(), a.replicaID)
 		cancel()
 	}
 	if a.stopFollowing != nil {

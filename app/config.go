@@ -52,6 +52,9 @@ type Config struct {
 	AWSAccessKey, AWSSecretKey string
 	ReconcileEvery             time.Duration // EASEL_RECONCILE_INTERVAL
 	JobTimeout                 time.Duration // EASEL_JOB_TIMEOUT
+	// RescueAfter is how long a replica may stay silent before the jobs it
+	// runs go to the others (EASEL_RESCUE_AFTER).
+	RescueAfter time.Duration
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// (EASEL_TRUSTED_PROXIES); empty: the peer address is the client.
 	TrustedProxies []*net.IPNet
@@ -94,6 +97,7 @@ var Settings = []Setting{
 	{"EASEL_SAGEMAKER_IMAGE", "(unset)", "the ESD inference container image for SageMaker endpoints"},
 	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling, CloudWatch, ECR, IAM and STS APIs (an AWS-compatible gateway that also gives the container this store, or a fake in tests)"},
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
+	{"EASEL_RESCUE_AFTER", "60s", "a job running on a replica that has not reported for this long (killed, or cut off from the database) runs again on another replica, within 1.25 times this (see Running several replicas)"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
 	{"EASEL_METRICS_TOKEN", "(unset: open)", "bearer token that GET /metrics requires (and that shows /readyz's details); unset, anyone who reaches the server may read the metrics (see Monitoring)"},
@@ -150,6 +154,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.JobTimeout, err = time.ParseDuration(get("EASEL_JOB_TIMEOUT", "1h")); err != nil || c.JobTimeout < time.Second {
 		return c, fmt.Errorf("EASEL_JOB_TIMEOUT must be a duration of at least 1s such as 1h")
+	}
+	if c.RescueAfter, err = time.ParseDuration(get("EASEL_RESCUE_AFTER", "60s")); err != nil || c.RescueAfter < time.Second {
+		return c, fmt.Errorf("EASEL_RESCUE_AFTER must be a duration of at least 1s such as 60s")
 	}
 	if c.TrustedProxies, err = parseCIDRs(getenv("EASEL_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("EASEL_TRUSTED_PROXIES must be comma-separated CIDRs such as 10.0.0.0/8,192.0.2.7/32: %w", err)

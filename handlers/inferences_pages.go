@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
-	"easel/jobs"
 	"easel/policy"
 	"easel/store"
 	"easel/views"
@@ -40,13 +39,9 @@ func (h *Inferences) GalleryPage(c echo.Context) error {
 	p := views.GalleryPage{Base: pageBase(c, h.policy, "Gallery", "gallery"), Filter: f, CanAll: h.policy.Can(who, policy.InferenceAll)}
 	var last string
 	err := h.List(ctx, who, q, f.User, func(job store.Inference) error {
-		card := views.GalleryCard{Job: job}
-		if len(job.ImageNames) > 0 {
-			u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+job.ImageNames[0], actions.PresignTTL)
-			if err != nil {
-				return err
-			}
-			card.Thumb = u
+		card, err := h.galleryCard(ctx, job, p.Can.CreateJobs)
+		if err != nil {
+			return err
 		}
 		p.Cards = append(p.Cards, card)
 		last = job.ID.String()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"easel/gpu"
@@ -170,8 +171,16 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 			return w.fail(ctx, inf, fmt.Errorf("image %d of the result: %w", i, err))
 		}
 		name := fmt.Sprintf("image_%d.png", i)
-		if len(res.Images) == 1 && !strings.HasPrefix(inf.TaskType, "txt2img") && !strings.HasPrefix(inf.TaskType, "img2img") {
+		generated := strings.HasPrefix(inf.TaskType, "txt2img") || strings.HasPrefix(inf.TaskType, "img2img")
+		if len(res.Images) == 1 && !generated {
 			name = "image.png"
+		}
+		if generated {
+			// Keep the generation parameters in the file, as A1111 does,
+			// for any WebUI's PNG Info.
+			if png, err = WithParameters(png, Infotext(res.Parameters, res.Info, i)); err != nil {
+				return w.fail(ctx, inf, fmt.Errorf("image %d of the result: %w", i, err))
+			}
 		}
 		objects[ResultPrefix(inf.ID)+name] = png
 		names = append(names, name)
@@ -197,6 +206,12 @@ func (w *runWorker) store(ctx context.Context, inf store.Inference, res gpu.Resu
 		return err
 	}
 	w.finished(inf, succeed, now)
+	// Make the gallery's thumbnails now rather than at the next round.
+	if c, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+		if _, err := c.Insert(ctx, ThumbnailsArgs{}, nil); err != nil {
+			w.d.Log.Warn("thumbnails not queued", "inference", inf.ID, "error", err)
+		}
+	}
 	return nil
 }
 

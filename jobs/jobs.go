@@ -3,15 +3,20 @@
 //   - checkpoints: URL imports (import.go, with the messages users see in
 //     import_errors.go), the SHA-256 of completed browser uploads
 //     (checksum.go), renames and object deletion (cleanup.go), and the
-//     hourly removal of abandoned uploads (abandoned.go);
+//     hourly removal of abandoned uploads (abandoned.go), and the abort of
+//     multipart uploads no live job owns (orphaned_uploads.go);
 //   - endpoints: deploy, reconcile (Creating → InService/Failed,
 //     autoscaling) and teardown on their backends (endpoints.go);
 //   - inferences: the run of a started job on its backend, parameters
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
+//   - the gallery's thumbnails of stored images (thumbnails.go) and the
+//     generation parameters kept inside each PNG (pnginfo.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
-//   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
+//   - replicas: each reports itself alive and hands the running jobs of a
+//     replica gone silent back to River (KeepAlive, RequeueOrphaned); the
+//     one place Easel reads or writes River's tables (requeue.go).
 package jobs
 
 import (
@@ -49,6 +54,12 @@ type Config struct {
 	ReconcileEvery time.Duration
 	// JobTimeout bounds an inference from start to result (EASEL_JOB_TIMEOUT).
 	JobTimeout time.Duration
+	// ReplicaID names this process's River client (NewReplicaID), so that
+	// the other replicas can tell whose running jobs are orphaned.
+	ReplicaID string
+	// RescueAfter is how long a replica may stay silent before its running
+	// jobs go to the others (EASEL_RESCUE_AFTER; see KeepAlive).
+	RescueAfter time.Duration
 }
 
 // Deps are what the workers use.
@@ -79,11 +90,21 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	}
 	river.AddWorker(workers, &runWorker{d: d})
 	river.AddWorker(workers, &workerTimeoutsWorker{d: d})
+	if d.Cfg.RescueAfter <= 0 {
+		d.Cfg.RescueAfter = time.Minute
+	}
+	river.AddWorker(workers, &orphanedUploadsWorker{d: d})
+	river.AddWorker(workers, &thumbnailsWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		RetryPolicy: quickRetry{},
+		ID: d.Cfg.ReplicaID,
+		// Jobs of a replica that died are rescued by KeepAlive within
+		// EASEL_RESCUE_AFTER; River's own rescue of jobs running too long
+		// is only the backstop, past the longest job's timeout.
+		RescueStuckJobsAfter: max(importTimeout, d.Cfg.JobTimeout+time.Minute) + d.Cfg.RescueAfter,
+		RetryPolicy:          quickRetry{},
 		// Inference jobs mostly wait on GPUs: many may run at once, and a
 		// started job should be fetched within milliseconds, not after
 		// River's default 100 ms cooldown and 1 s poll (bench/dispatch).
@@ -105,6 +126,12 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return WorkerTimeoutsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.RescueAfter),
+				func() (river.JobArgs, *river.InsertOpts) { return OrphanedUploadsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ThumbnailsArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

@@ -57,12 +57,13 @@ type Inference struct {
 	Downloaded    bool
 	Switched      bool
 	CheckpointSHA string // SHA-256 of the job's checkpoint when it was created
+	Thumbnails    bool   // the gallery's JPEGs of the images are stored
 }
 
 const inferenceColumns = `i.id, i.task_type, i.inference_type, i.status, i.owner, i.endpoint_id, i.endpoint_name,
 	i.endpoint_instance_type, i.endpoint_backend, i.params_key, i.used_models, i.image_names, i.sagemaker_raw,
 	i.prompt, i.async_handle, i.create_time, i.start_time, i.run_time, i.complete_time,
-	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha`
+	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha, i.thumbnails`
 
 // scanInference scans inferenceColumns, then the extra columns of the
 // query into extra.
@@ -72,7 +73,7 @@ func scanInference(row interface{ Scan(...any) error }, extra ...any) (Inference
 	err := row.Scan(append([]any{&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
 		&i.EndpointInstanceType, &i.EndpointBackend, &i.ParamsKey, &used, &i.ImageNames, &i.SageMakerRaw,
 		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime,
-		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA}, extra...)...)
+		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA, &i.Thumbnails}, extra...)...)
 	if err == nil {
 		err = json.Unmarshal(used, &i.UsedModels)
 	}

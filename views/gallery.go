@@ -25,8 +25,13 @@ type GalleryFilter struct {
 
 // GalleryCard is one job in the grid.
 type GalleryCard struct {
-	Job   store.Inference
-	Thumb string // presigned URL of the first image, "" when none
+	Job store.Inference
+	// Thumb is the first image's thumbnail, or its presigned URL until the
+	// thumbnail is made; "" when the job has no image.
+	Thumb string
+	// Download saves the first image ("" when none); Again opens Generate
+	// with the job's settings ("" when it cannot).
+	Download, Again string
 }
 
 // JobPage is one inference job.

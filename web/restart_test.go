@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -79,5 +80,40 @@ func TestImportSurvivesARestart(t *testing.T) {
 	uploads, err := s2.App.Blob.ListMultipartUploads(t.Context(), "")
 	if err != nil || len(uploads) != 0 {
 		t.Errorf("multipart uploads left behind: %v %v", uploads, err)
+	}
+}
+
+// TestLongJobOfALiveReplicaStaysWithIt: a job that runs for longer than
+// EASEL_RESCUE_AFTER on a replica that keeps reporting is not handed to
+// anyone else: it runs once, in one attempt.
+func TestLongJobOfALiveReplicaStaysWithIt(t *testing.T) {
+	t.Parallel()
+	slow := httptest.NewServer(sim.Handler(sim.Options{Delay: 4 * time.Second}))
+	t.Cleanup(slow.Close)
+	s := testenv.NewServer(t, testenv.WithEnv("EASEL_WEBUI_POOLS", "slow="+slow.URL),
+		testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"), testenv.WithEnv("EASEL_RESCUE_AFTER", "1s"))
+	admin := testenv.As("admin")
+	s.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "slow", "endpoint_type": "Async",
+		"instance_type": "slow", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}})
+	waitEndpoint(t, s, "esd-async-slow", "InService")
+	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}})
+	createParams(t, r, map[string]any{"prompt": "patience", "width": 16, "height": 16})
+	id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	s.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
+	if job := waitJob(t, s, id); job["status"] != "succeed" {
+		t.Fatalf("job: %v", job)
+	}
+	var st sim.Stats
+	res, err := http.Get(slow.URL + sim.StatsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || st.Generations != 1 {
+		t.Errorf("the GPU ran %d generations (%v), want 1", st.Generations, err)
+	}
+	var attempts int
+	if err := s.App.Store.DB().QueryRow(t.Context(), `SELECT max(attempt) FROM river_job WHERE kind = 'inference_run'`).Scan(&attempts); err != nil || attempts != 1 {
+		t.Errorf("the job ran in %d attempts (%v), want 1", attempts, err)
 	}
 }

@@ -106,6 +106,9 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodGet, "/gallery/:id/detail", policy.Need(policy.InferenceList), h.inferences.JobDetailPage},
 		{http.MethodPost, "/gallery/:id/cancel", policy.Need(policy.InferenceCreate), h.inferences.CancelPage},
 		{http.MethodDelete, "/gallery/:id", policy.Need(policy.InferenceList), h.inferences.DeletePage},
+		{http.MethodGet, "/gallery/:id/thumbs/:file", policy.Need(policy.InferenceList), h.inferences.ThumbnailImage},
+		{http.MethodGet, "/gallery/:id/again", policy.Need(policy.InferenceCreate), h.inferences.AgainPage},
+		{http.MethodPost, "/gallery/delete", policy.Need(policy.InferenceList), h.inferences.DeleteManyPage},
 		{http.MethodGet, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GeneratePage},
 		{http.MethodPost, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GenerateSubmit},
 
