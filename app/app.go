@@ -77,7 +77,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.GPU, err = a.openGPU(ctx); err != nil {
 		return nil, err
 	}
-	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
+	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Sealer: a.sealer,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
 			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
 	if err != nil {
@@ -100,6 +100,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)
+	go a.Actions.Events.Follow(workCtx)
+	go jobs.FollowWebhooks(workCtx, a.Store, a.River, log)
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
 		TrustedProxies: cfg.TrustedProxies, WorkerPools: cfg.WorkerPools},
 		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log})

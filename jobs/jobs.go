@@ -11,6 +11,8 @@
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
+//   - webhook deliveries: queued as the database records them, signed,
+//     sent and retried for a day (webhook.go, webhook_dispatch.go);
 //   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
 package jobs
 
@@ -30,6 +32,7 @@ import (
 	"easel/gpu"
 	"easel/internal/logx"
 	"easel/netguard"
+	"easel/secrets"
 	"easel/store"
 )
 
@@ -57,6 +60,8 @@ type Deps struct {
 	GPU   *gpu.Registry
 	Log   *slog.Logger
 	Cfg   Config
+	// Sealer opens the webhook signing secrets.
+	Sealer *secrets.Sealer
 }
 
 // NewClient returns a River client with every worker and periodic job.
@@ -76,6 +81,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	}
 	river.AddWorker(workers, &runWorker{d: d})
 	river.AddWorker(workers, &workerTimeoutsWorker{d: d})
+	river.AddWorker(workers, newWebhookWorker(d))
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
