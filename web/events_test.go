@@ -96,15 +96,7 @@ func TestInferenceEventStream(t *testing.T) {
 	t.Parallel()
 	s := inferenceServer(t)
 	admin := testenv.As("admin")
-	// The slow pool takes seconds per image: the job is seen running.
-	mustRole(t, s, "slowpokes", "inference:create")
-	s.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "slowq", "endpoint_type": "Async",
-		"instance_type": "slow", "initial_instance_count": 1, "assign_to_roles": []string{"slowpokes"}})
-	waitEndpoint(t, s, "esd-async-slowq", "InService")
-	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
-		"sagemaker_endpoint_name": "esd-async-slowq", "models": map[string]any{"Stable-diffusion": []string{"base.safetensors"}}})
-	createParams(t, r, map[string]any{"prompt": "a mill", "width": 32, "height": 32})
-	id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	id := slowJob(t, s)
 	url := s.URL + "/prod/inferences/" + id + "/events"
 
 	status, events := openStream(t, url, admin)
@@ -161,6 +153,21 @@ func TestInferenceEventStream(t *testing.T) {
 	if watch, _ := openStream(t, url, testenv.Key("not-a-key-0123456789")); watch != 403 {
 		t.Errorf("a bad key: events %d, want 403", watch)
 	}
+}
+
+// slowJob creates (and does not start) a job on the slow pool, which
+// takes seconds per image: the job is seen running.
+func slowJob(t *testing.T, s *testenv.Server) string {
+	t.Helper()
+	admin := testenv.As("admin")
+	mustRole(t, s, "slowpokes", "inference:create")
+	s.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "slowq", "endpoint_type": "Async",
+		"instance_type": "slow", "initial_instance_count": 1, "assign_to_roles": []string{"slowpokes"}})
+	waitEndpoint(t, s, "esd-async-slowq", "InService")
+	r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
+		"sagemaker_endpoint_name": "esd-async-slowq", "models": map[string]any{"Stable-diffusion": []string{"base.safetensors"}}})
+	createParams(t, r, map[string]any{"prompt": "a mill", "width": 32, "height": 32})
+	return r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
 }
 
 func contains(list []string, s string) bool {
