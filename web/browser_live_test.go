@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"easel/internal/testenv"
+	"easel/store"
 )
 
 // requestLog records the URLs the page requests.
@@ -78,5 +80,54 @@ func TestBrowserJobPageUpdatesLive(t *testing.T) {
 	}
 	if live := run(b, "still live", chromedp.Evaluate[bool](`document.body.dataset.live === "1"`)); !live {
 		t.Error("the stream was not open at the end")
+	}
+}
+
+// TestBrowserWebhooksPage: a user makes a signing secret (shown once),
+// adds a standing webhook, and sees only their own.
+func TestBrowserWebhooksPage(t *testing.T) {
+	t.Parallel()
+	s := testenv.NewServer(t)
+	mustRole(t, s, "watchers", "inference:list")
+	mustUser(t, s, "admin", "mia", "watchers")
+	b := newBrowser(t, 60*time.Second)
+	dialogs := acceptDialogs(b.ctx)
+	b.login(s.URL, "admin", testenv.AdminPassword)
+	b.do("make a secret",
+		chromedp.Navigate(s.URL+"/webhooks"),
+		chromedp.WaitVisible(tid("webhooks-empty")),
+		chromedp.Click(tid("webhook-rotate")),
+		chromedp.WaitVisible(tid("webhook-secret")),
+	)
+	<-dialogs
+	secret := run(b, "read the secret", chromedp.Evaluate[string](`document.querySelector('[data-testid="webhook-secret"]').value`))
+	if !strings.HasPrefix(secret, "whsec_") || len(secret) < 40 {
+		t.Errorf("secret %q, want whsec_ and 32 bytes of base64", secret)
+	}
+	b.do("add a webhook",
+		settled("webhook-create-form"),
+		chromedp.SendKeys(tid("webhook-url"), "https://hooks.example.com/easel"),
+		chromedp.Click(tid("webhook-event-start")),
+		chromedp.Click(tid("webhook-create-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid^="webhook-row-"]`)),
+	)
+	if run(b, "secret gone", chromedp.Evaluate[bool](`document.querySelector('[data-testid="webhook-secret"]') !== null`)) {
+		t.Error("the secret is still shown after another action")
+	}
+	hooks, err := store.ListWebhooks(t.Context(), s.App.Store.DB(), "admin")
+	if err != nil || len(hooks) != 1 || hooks[0].URL != "https://hooks.example.com/easel" || slices.Contains(hooks[0].Events, "start") {
+		t.Fatalf("stored webhooks %+v (%v), want one without start", hooks, err)
+	}
+	b.do("a refused URL is named",
+		settled("webhook-create-form"),
+		chromedp.SendKeys(tid("webhook-url"), "http://169.254.169.254/latest"),
+		chromedp.Click(tid("webhook-create-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="webhook-url"][aria-invalid="true"]`)),
+	)
+	b.logout()
+	b.login(s.URL, "mia", "pw-mia")
+	b.do("mia's page", chromedp.Navigate(s.URL+"/webhooks"), chromedp.WaitVisible(tid("webhooks-table")))
+	if n := run(b, "mia's rows", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid^="webhook-row-"]').length`)); n != 0 {
+		t.Errorf("mia sees %d of admin's webhooks", n)
 	}
 }
