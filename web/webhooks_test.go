@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,4 +260,49 @@ func TestWebhookBadInput(t *testing.T) {
 	if store.ErrorCode(err) != store.EInvalid || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("standing webhook to loopback: %v", err)
 	}
+}
+
+// TestWebhookEventsOfEachTransition: the database records a delivery for
+// each state change a job's webhook asks for, whichever code made it (the
+// URL is never reachable: .invalid names do not resolve).
+func TestWebhookEventsOfEachTransition(t *testing.T) {
+	t.Parallel()
+	s := inferenceServer(t)
+	admin := testenv.As("admin")
+	eventsOf := func(id string) []string {
+		var got []string
+		for _, d := range deliveriesOf(t, s, "admin") {
+			if d.InferenceID.String() == id {
+				got = append(got, d.Event)
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	create := func() string {
+		r := s.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async",
+			"models": map[string]any{"Stable-diffusion": []string{"base.safetensors"}}, "webhook": "https://hooks.invalid/easel"})
+		createParams(t, r, map[string]any{"prompt": "a field", "width": 32, "height": 32})
+		return r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	}
+	done := create()
+	s.MustCall(t, 202, "PUT", "/inferences/"+done+"/start", admin, nil)
+	waitJob(t, s, done)
+	cancelled := create()
+	s.MustCall(t, 200, "POST", "/inferences/"+cancelled+"/cancel", admin, nil)
+	if got := eventsOf(done); !slices.Equal(got, []string{"completed", "start"}) {
+		t.Errorf("a finished job's deliveries: %v, want start and completed", got)
+	}
+	if got := eventsOf(cancelled); !slices.Equal(got, []string{"cancelled"}) {
+		t.Errorf("a cancelled job's deliveries: %v, want cancelled", got)
+	}
+	// They are sent (and fail: the name does not resolve), and recorded.
+	waitFor(t, "an attempt", func() bool {
+		for _, d := range deliveriesOf(t, s, "admin") {
+			if d.Attempts > 0 && d.LastError != "" && d.Status == store.DeliveryPending {
+				return true
+			}
+		}
+		return false
+	})
 }
