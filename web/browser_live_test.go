@@ -81,6 +81,21 @@ func TestBrowserJobPageUpdatesLive(t *testing.T) {
 	if live := run(b, "still live", chromedp.Evaluate[bool](`document.body.dataset.live === "1"`)); !live {
 		t.Error("the stream was not open at the end")
 	}
+
+	// The gallery, which does not poll at all, shows a new job's card
+	// and then its image from the stream, without a reload.
+	b.do("open the gallery",
+		chromedp.Navigate(s.URL+"/gallery"),
+		chromedp.WaitVisible(tid("gallery-card-"+id)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-live="1"]`)),
+		markPage,
+	)
+	next := createJob(t, s, testenv.As("admin"), "Async", "txt2img", map[string]any{"prompt": "a kite", "width": 32, "height": 32})
+	s.MustCall(t, 202, "PUT", "/inferences/"+next+"/start", testenv.As("admin"), nil)
+	b.do("see the new card finished",
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="gallery-card-`+next+`"][data-status="succeed"] img`)),
+	)
+	b.assertSamePage("the gallery's update")
 }
 
 // TestBrowserWebhooksPage: a user makes a signing secret (shown once),
