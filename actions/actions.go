@@ -57,6 +57,8 @@ type Set struct {
 	Endpoints   *Endpoints
 	Inferences  *Inferences
 	Workers     *Workers
+	Webhooks    *Webhooks
+	Events      *Events
 }
 
 // New builds the actions over d.
@@ -69,6 +71,9 @@ func New(d Deps) *Set {
 		Endpoints:   NewEndpoints(d.Store, d.Policy, d.GPU, d.Jobs, d.Log),
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
+	s.Inferences.urls = d.URLs
+	s.Webhooks = NewWebhooks(d.Store, d.Policy, d.Sealer, d.Jobs, d.URLs, d.Log)
+	s.Events = NewEvents(d.Store, d.Policy, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
 	s.Workers.metrics = d.Metrics
 	return s

@@ -13,6 +13,7 @@ import (
 
 	"easel/blob"
 	"easel/gpu"
+	"easel/netguard"
 	"easel/policy"
 	"easel/store"
 )
@@ -26,6 +27,8 @@ type Inferences struct {
 	jobs      JobInserter
 	endpoints *Endpoints
 	log       *slog.Logger
+	// urls is the SSRF policy of webhooks (that of URL imports).
+	urls netguard.Policy
 }
 
 // NewInferences returns the inferences actions.
@@ -46,6 +49,10 @@ type InferenceInput struct {
 	Models        map[string][]string `json:"models"`
 	UserID        string              `json:"user_id"`
 	Endpoint      string              `json:"sagemaker_endpoint_name"`
+	// Webhook is told of the job's state changes (Replicate's
+	// predictions), those of WebhookEventsFilter (none: all).
+	Webhook             string   `json:"webhook"`
+	WebhookEventsFilter []string `json:"webhook_events_filter"`
 }
 
 // ModelRef is a model an inference was created with.
@@ -76,6 +83,13 @@ func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in Infe
 	if in.InferenceType == "Serverless" {
 		return CreatedInference{}, store.Errorf(store.EInvalid, "Serverless inference is not supported yet")
 	}
+	var hookEvents []string
+	if in.Webhook != "" || in.WebhookEventsFilter != nil {
+		var err error
+		if hookEvents, err = CheckWebhook(h.urls, "webhook", in.Webhook, "webhook_events_filter", in.WebhookEventsFilter); err != nil {
+			return CreatedInference{}, err
+		}
+	}
 	ep, err := h.pickEndpoint(ctx, actor, in)
 	if err != nil {
 		return CreatedInference{}, err
@@ -87,7 +101,8 @@ func (h *Inferences) Create(ctx context.Context, actor policy.Principal, in Infe
 	id := uuid.New()
 	job := store.Inference{ID: id, TaskType: in.TaskType, InferenceType: ep.Type, Owner: actor.Name(),
 		EndpointID: ep.ID, EndpointName: ep.Name, EndpointInstanceType: ep.InstanceType, EndpointBackend: ep.Backend,
-		ParamsKey: fmt.Sprintf("%s/infer_v2/%s/api_param.json", in.TaskType, id), UsedModels: used, CreateTime: h.store.Now()}
+		ParamsKey: fmt.Sprintf("%s/infer_v2/%s/api_param.json", in.TaskType, id), UsedModels: used, CreateTime: h.store.Now(),
+		Webhook: in.Webhook, WebhookEvents: hookEvents}
 	if sd := used["Stable-diffusion"]; len(sd) > 0 {
 		job.CheckpointSHA = sd[0].SHA256
 	}

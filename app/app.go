@@ -84,7 +84,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 		return nil, err
 	}
 	a.replicaID = jobs.NewReplicaID()
-	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics,
+	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics, Sealer: a.sealer,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
 			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout,
 			ReplicaID: a.replicaID, RescueAfter: cfg.RescueAfter}})
@@ -117,6 +117,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)
+	go a.Actions.Events.Follow(workCtx)
+	go jobs.FollowWebhooks(workCtx, a.Store, a.River, log)
 	a.Web, err = web.New(web.Config{APIBase: cfg.APIBase, APIVersion: cfg.APIVersion, Secret: a.Secret,
 		TrustedProxies: cfg.TrustedProxies, WorkerPools: cfg.WorkerPools, MetricsToken: cfg.MetricsToken},
 		web.Deps{Store: a.Store, Policy: a.Policy, Blob: a.Blob, Actions: a.Actions, Log: log, Metrics: a.Metrics,

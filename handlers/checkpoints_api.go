@@ -9,11 +9,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"easel/actions"
+	"easel/jobs"
 	"easel/store"
 )
 
 // timestampLayout is ESD's time format: UTC with six fractional digits.
-const timestampLayout = "2006-01-02 15:04:05.000000"
+const timestampLayout = jobs.ESDTimeLayout
 
 type checkpointParams struct {
 	Message   string                  `json:"message"`

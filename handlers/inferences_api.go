@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,76 +19,14 @@ import (
 // A graceful shutdown waits at least this long (app.ShutdownWait).
 const RealtimeWait = 25 * time.Second
 
-type inferenceParams struct {
-	InputS3      string                       `json:"input_body_s3"`
-	EndpointID   string                       `json:"sagemaker_inference_endpoint_id"`
-	InstanceType string                       `json:"sagemaker_inference_instance_type"`
-	EndpointName string                       `json:"sagemaker_inference_endpoint_name"`
-	UsedModels   map[string][]store.UsedModel `json:"used_models,omitempty"`
-	OutputPath   string                       `json:"output_path,omitempty"`
+// rowOf is ESD's list row of job (jobs.RowOf: webhooks send the same).
+func (h *Inferences) rowOf(job store.Inference) jobs.InferenceRow {
+	return jobs.RowOf(h.blob.Bucket, job)
 }
-
-// inferenceRow is ESD's list row: 12 keys in order, null when unset.
-type inferenceRow struct {
-	ID           string          `json:"InferenceJobId"`
-	Status       string          `json:"status"`
-	TaskType     string          `json:"taskType"`
-	Owners       []string        `json:"owner_group_or_role"`
-	InfoName     *string         `json:"inference_info_name"`
-	StartTime    string          `json:"startTime"`
-	CreateTime   string          `json:"createTime"`
-	ImageNames   []string        `json:"image_names"`
-	SageMakerRaw *string         `json:"sagemakerRaw"`
-	CompleteTime *string         `json:"completeTime"`
-	Params       inferenceParams `json:"params"`
-	Type         string          `json:"inference_type"`
-}
-
-func (h *Inferences) rowOf(job store.Inference) inferenceRow {
-	r := inferenceRow{ID: job.ID.String(), Status: job.Status, TaskType: job.TaskType, Owners: []string{job.Owner},
-		StartTime: stamp(job.StartTime), CreateTime: stamp(job.CreateTime), ImageNames: job.ImageNames, Type: job.InferenceType,
-		Params: inferenceParams{InputS3: h.S3URI(job.ParamsKey), EndpointID: job.EndpointID.String(),
-			InstanceType: job.EndpointInstanceType, EndpointName: job.EndpointName, UsedModels: job.UsedModels}}
-	if r.ImageNames == nil {
-		r.ImageNames = []string{}
-	}
-	if job.SageMakerRaw != "" {
-		r.SageMakerRaw = &job.SageMakerRaw
-	}
-	if job.CompleteTime != nil {
-		s := stamp(*job.CompleteTime)
-		r.CompleteTime = &s
-	}
-	if job.Status != store.InferenceCreated {
-		r.Params.OutputPath = h.S3URI(jobs.ParamFileKey(job.ID))
-	}
-	return r
-}
-
-func stamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
 
 // detail is GET /inferences/{id}'s data: the row plus presigned URLs.
 func (h *Inferences) detail(c echo.Context, job store.Inference) (map[string]any, error) {
-	ctx := c.Request().Context()
-	row, _ := json.Marshal(h.rowOf(job))
-	var out map[string]any
-	_ = json.Unmarshal(row, &out)
-	urls := []string{}
-	for _, n := range job.ImageNames {
-		u, err := h.blob.PresignGet(ctx, jobs.ResultPrefix(job.ID)+n, actions.PresignTTL)
-		if err != nil {
-			return nil, err
-		}
-		urls = append(urls, u)
-	}
-	param, err := h.blob.PresignGet(ctx, jobs.ParamFileKey(job.ID), actions.PresignTTL)
-	if err != nil {
-		return nil, err
-	}
-	out["img_presigned_urls"] = urls
-	out["output_presigned_urls"] = []string{param}
-	delete(out, "inference_info_name")
-	return out, nil
+	return jobs.DetailOf(c.Request().Context(), h.blob, job, actions.PresignTTL)
 }
 
 // CreateAPI is POST /inferences (201 with the params upload URL).

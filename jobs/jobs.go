@@ -14,6 +14,8 @@
 //   - the gallery's thumbnails of stored images (thumbnails.go) and the
 //     generation parameters kept inside each PNG (pnginfo.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
+//   - webhook deliveries: queued as the database records them, signed,
+//     sent and retried for a day (webhook.go, webhook_dispatch.go);
 //   - replicas: each reports itself alive and hands the running jobs of a
 //     replica gone silent back to River (KeepAlive, RequeueOrphaned); the
 //     one place Easel reads or writes River's tables (requeue.go).
@@ -36,6 +38,7 @@ import (
 	"easel/internal/logx"
 	"easel/metrics"
 	"easel/netguard"
+	"easel/secrets"
 	"easel/store"
 )
 
@@ -71,6 +74,8 @@ type Deps struct {
 	Cfg   Config
 	// Metrics records the queue wait and run time of inferences (nil: none).
 	Metrics *metrics.Set
+	// Sealer opens the webhook signing secrets.
+	Sealer *secrets.Sealer
 }
 
 // NewClient returns a River client with every worker and periodic job.
@@ -95,6 +100,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	}
 	river.AddWorker(workers, &orphanedUploadsWorker{d: d})
 	river.AddWorker(workers, &thumbnailsWorker{d: d})
+	river.AddWorker(workers, newWebhookWorker(d))
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}

@@ -84,6 +84,23 @@
   document.addEventListener("input", onField);
   document.addEventListener("change", onField);
 
+  // Live events (views/live.go): while the page's event stream is open,
+  // body[data-live] is set and polling elements (data-poll) stand down;
+  // when it drops they poll again. Each (re)opening sends easel:live so
+  // what changed meanwhile is fetched once.
+  document.addEventListener("htmx:sseOpen", () => {
+    document.body.dataset.live = "1";
+    htmx.trigger(document.body, "easel:live");
+  });
+  const down = () => delete document.body.dataset.live;
+  document.addEventListener("htmx:sseError", down);
+  document.addEventListener("htmx:sseClose", down);
+  document.addEventListener("htmx:confirm", (ev) => {
+    const by = ev.detail.triggeringEvent;
+    const live = by && (by.type.startsWith("sse:") || by.type === "easel:live");
+    if (document.body.dataset.live === "1" && ev.target.hasAttribute("data-poll") && !live) ev.preventDefault();
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watchNotices);
   else watchNotices();
 })();

@@ -58,12 +58,16 @@ type Inference struct {
 	Switched      bool
 	CheckpointSHA string // SHA-256 of the job's checkpoint when it was created
 	Thumbnails    bool   // the gallery's JPEGs of the images are stored
+	// Webhook is the job's own webhook URL ("" none) and WebhookEvents the
+	// events it is told of (start, completed, failed, cancelled).
+	Webhook       string
+	WebhookEvents []string
 }
 
 const inferenceColumns = `i.id, i.task_type, i.inference_type, i.status, i.owner, i.endpoint_id, i.endpoint_name,
 	i.endpoint_instance_type, i.endpoint_backend, i.params_key, i.used_models, i.image_names, i.sagemaker_raw,
 	i.prompt, i.async_handle, i.create_time, i.start_time, i.run_time, i.complete_time,
-	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha, i.thumbnails`
+	i.worker_name, i.progress, i.stage, i.downloaded, i.switched, i.checkpoint_sha, i.thumbnails, i.webhook, i.webhook_events`
 
 // scanInference scans inferenceColumns, then the extra columns of the
 // query into extra.
@@ -73,7 +77,7 @@ func scanInference(row interface{ Scan(...any) error }, extra ...any) (Inference
 	err := row.Scan(append([]any{&i.ID, &i.TaskType, &i.InferenceType, &i.Status, &i.Owner, &i.EndpointID, &i.EndpointName,
 		&i.EndpointInstanceType, &i.EndpointBackend, &i.ParamsKey, &used, &i.ImageNames, &i.SageMakerRaw,
 		&i.Prompt, &i.AsyncHandle, &i.CreateTime, &i.StartTime, &i.RunTime, &i.CompleteTime,
-		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA, &i.Thumbnails}, extra...)...)
+		&i.WorkerName, &i.Progress, &i.Stage, &i.Downloaded, &i.Switched, &i.CheckpointSHA, &i.Thumbnails, &i.Webhook, &i.WebhookEvents}, extra...)...)
 	if err == nil {
 		err = json.Unmarshal(used, &i.UsedModels)
 	}
@@ -85,10 +89,12 @@ func CreateInference(ctx context.Context, db DBTX, i Inference) error {
 	used, _ := json.Marshal(i.UsedModels)
 	_, err := db.Exec(ctx, `
 		INSERT INTO inferences (id, task_type, inference_type, status, owner, endpoint_id, endpoint_name,
-			endpoint_instance_type, endpoint_backend, params_key, used_models, create_time, start_time, checkpoint_sha)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`,
+			endpoint_instance_type, endpoint_backend, params_key, used_models, create_time, start_time, checkpoint_sha,
+			webhook, webhook_events)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, COALESCE($15::text[], '{start,completed,failed,cancelled}'))`,
 		i.ID, i.TaskType, i.InferenceType, InferenceCreated, i.Owner, i.EndpointID, i.EndpointName,
-		i.EndpointInstanceType, i.EndpointBackend, i.ParamsKey, used, i.CreateTime, i.CheckpointSHA)
+		i.EndpointInstanceType, i.EndpointBackend, i.ParamsKey, used, i.CreateTime, i.CheckpointSHA,
+		i.Webhook, i.WebhookEvents)
 	return translate("create inference", err)
 }
 

@@ -46,6 +46,7 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodPost, path: "/inferences", guard: policy.Need(policy.InferenceCreate), handler: h.inferences.CreateAPI, bodyUser: "user_id"},
 		{method: http.MethodGet, path: "/inferences/{id}", guard: policy.Need(policy.InferenceList), handler: h.inferences.GetAPI},
 		{method: http.MethodPut, path: "/inferences/{id}/start", guard: policy.Need(policy.InferenceCreate), handler: h.inferences.StartAPI},
+		{method: http.MethodGet, path: "/inferences/{id}/events", guard: policy.Need(policy.InferenceList), handler: h.events.InferenceStream},
 		{method: http.MethodPost, path: "/inferences/{id}/cancel", guard: policy.Need(policy.InferenceCreate), handler: h.inferences.CancelAPI},
 		{method: http.MethodDelete, path: "/inferences", guard: policy.Need(policy.InferenceList), handler: h.inferences.DeleteAPI},
 		{method: http.MethodGet, path: "/endpoints", guard: policy.Need(policy.EndpointList), handler: h.endpoints.ListAPI, onBehalf: true},
@@ -111,6 +112,14 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodPost, "/gallery/delete", policy.Need(policy.InferenceList), h.inferences.DeleteManyPage},
 		{http.MethodGet, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GeneratePage},
 		{http.MethodPost, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GenerateSubmit},
+
+		// Live events (each sees what they may) and each user's own webhooks.
+		{http.MethodGet, "/events", policy.SignedIn, h.events.ConsoleStream},
+		{http.MethodGet, "/webhooks", policy.Need(policy.InferenceList), h.webhooks.Page},
+		{http.MethodPost, "/webhooks", policy.Need(policy.InferenceList), h.webhooks.CreatePage},
+		{http.MethodDelete, "/webhooks/:id", policy.Need(policy.InferenceList), h.webhooks.DeletePage},
+		{http.MethodPost, "/webhooks/secret", policy.Need(policy.InferenceList), h.webhooks.RotatePage},
+		{http.MethodPost, "/webhooks/deliveries/:id/redeliver", policy.Need(policy.InferenceList), h.webhooks.RedeliverPage},
 
 		// Every signed-in user manages their own keys; the handler narrows.
 		{http.MethodGet, "/workers", policy.Need(policy.EndpointList), h.workerPages.Page},

@@ -92,6 +92,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.workers = handlers.NewWorkers(a.Workers)
+	h.events = handlers.NewEvents(a.Events, h.inferences)
+	h.webhooks = handlers.NewWebhooks(a.Webhooks, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Metrics, d.Log)
@@ -123,6 +125,8 @@ type handlerSet struct {
 	dashboard   *handlers.Dashboard
 	workers     *handlers.Workers
 	workerPages *handlers.WorkerPages
+	events      *handlers.Events
+	webhooks    *handlers.Webhooks
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".
