@@ -154,6 +154,9 @@ func TestWebhookDeliveriesSignedAndRetried(t *testing.T) {
 	if mine.Event != "completed" || mine.Status != store.DeliveryPending || mine.ResponseCode != 500 || mine.NextAttempt == nil {
 		t.Fatalf("after the first 500: delivery %+v", mine)
 	}
+	if err := s.App.Actions.Webhooks.Redeliver(ctx, admin, mine.ID.String()); store.ErrorCode(err) != store.EInvalid {
+		t.Errorf("redeliver while retrying: %v, want invalid", err)
+	}
 	awaitAttempt(t, s, own, mine.ID, 3)
 	waitFor(t, "the delivery to succeed", func() bool {
 		d, err := store.FindWebhookDelivery(ctx, s.App.Store.DB(), mine.ID)
