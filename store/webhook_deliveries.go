@@ -93,13 +93,19 @@ func RecordDeliveryAttempt(ctx context.Context, db DBTX, id uuid.UUID, a Deliver
 	return translate("record delivery attempt", err)
 }
 
-// ResetWebhookDelivery makes owner's delivery id pending again (a
-// redelivery, queued by the caller); ErrNotFound when owner has none such.
+// ResetWebhookDelivery makes owner's finished delivery id pending again (a
+// redelivery, queued by the caller): ErrNotFound when owner has none such,
+// EInvalid while it is still pending (its job retries it).
 func ResetWebhookDelivery(ctx context.Context, db DBTX, owner string, id uuid.UUID, now time.Time) error {
-	tag, err := db.Exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', queued = true, next_attempt = $3,
-		updated_at = $3 WHERE owner = $1 AND id = $2`, owner, id, now)
-	if err == nil && tag.RowsAffected() == 0 {
-		return ErrNotFound
+	var status string
+	err := db.QueryRow(ctx, `SELECT status FROM webhook_deliveries WHERE owner = $1 AND id = $2 FOR UPDATE`, owner, id).Scan(&status)
+	if err != nil {
+		return translate("reset webhook delivery", err)
 	}
+	if status == DeliveryPending {
+		return Errorf(EInvalid, "This delivery is still being tried; redeliver it once it has succeeded or failed.")
+	}
+	_, err = db.Exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', queued = true, next_attempt = $2,
+		updated_at = $2 WHERE id = $1`, id, now)
 	return translate("reset webhook delivery", err)
 }
