@@ -42,9 +42,16 @@ func (w *deployWorker) Work(ctx context.Context, job *river.Job[DeployArgs]) err
 	if err != nil {
 		return err
 	}
-	b, ok := w.d.GPU.Backend(e.Backend)
+	b, ok := backendOf(w.d, e)
 	if !ok {
 		return w.failEndpoint(ctx, e, fmt.Errorf("the %s backend is not configured on this server", e.Backend))
+	}
+	if job.Attempt > 1 {
+		// A replica killed after its attempt reached the backend: do not
+		// create the endpoint twice (SageMaker refuses), follow it.
+		if _, err := b.Status(ctx, e.Name); err == nil {
+			return reconcileOne(ctx, w.d, e)
+		}
 	}
 	spec := gpu.Spec{Name: e.Name, ID: e.ID.String(), Type: e.Type, InstanceType: e.InstanceType,
 		InstanceCount: e.InitialCount, Autoscaling: e.Autoscaling, MaxInstances: e.MaxInstances,
@@ -125,7 +132,7 @@ func Reconcile(ctx context.Context, d Deps) error {
 }
 
 func reconcileOne(ctx context.Context, d Deps, e store.Endpoint) error {
-	b, ok := d.GPU.Backend(e.Backend)
+	b, ok := backendOf(d, e)
 	if !ok {
 		return nil
 	}
@@ -162,4 +169,20 @@ func reconcileOne(ctx context.Context, d Deps, e store.Endpoint) error {
 		return store.MarkAutoscalingRegistered(ctx, d.Store.DB(), e.ID)
 	}
 	return nil
+}
+
+// backendOf returns e's backend, e attached to it first when the backend
+// keeps its endpoints in this process's memory (WebUI and worker pools):
+// an endpoint another replica created after this one started is served
+// here too. An endpoint whose pool is not configured here stays unknown
+// to the backend (its Status says so).
+func backendOf(d Deps, e store.Endpoint) (gpu.Backend, bool) {
+	b, ok := d.GPU.Backend(e.Backend)
+	switch a := b.(type) {
+	case interface{ Attach(name, pool string) error }:
+		_ = a.Attach(e.Name, e.InstanceType)
+	case interface{ Attach(name, pool string) }:
+		a.Attach(e.Name, e.InstanceType)
+	}
+	return b, ok
 }

@@ -118,7 +118,7 @@ func (w *runWorker) invoke(ctx context.Context, inf store.Inference, params json
 	if err != nil {
 		return gpu.Result{}, gpu.TransientError{Err: err}
 	}
-	b, ok := w.d.GPU.Backend(e.Backend)
+	b, ok := backendOf(w.d, e)
 	if !ok {
 		return gpu.Result{}, fmt.Errorf("the %s backend is not configured on this server", e.Backend)
 	}

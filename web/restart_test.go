@@ -117,3 +117,32 @@ func TestLongJobOfALiveReplicaStaysWithIt(t *testing.T) {
 		t.Errorf("the job ran in %d attempts (%v), want 1", attempts, err)
 	}
 }
+
+// TestReplicaServesEndpointsCreatedElsewhere: an endpoint on a WebUI pool
+// created through one replica after the other started is served by the
+// other too, once the first is gone.
+func TestReplicaServesEndpointsCreatedElsewhere(t *testing.T) {
+	t.Parallel()
+	gpu := httptest.NewServer(sim.Handler(sim.Options{}))
+	t.Cleanup(gpu.Close)
+	env := testenv.Env(t, testenv.WithEnv("EASEL_WEBUI_POOLS", "studio="+gpu.URL), testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"))
+	a := testenv.Start(t, env)
+	b := testenv.Start(t, env)
+	admin := testenv.As("admin")
+	a.MustCall(t, 202, "POST", "/endpoints", admin, map[string]any{"endpoint_name": "late", "endpoint_type": "Async",
+		"instance_type": "studio", "initial_instance_count": 1, "assign_to_roles": []string{"byoc"}})
+	waitEndpoint(t, b, "esd-async-late", "InService")
+	a.Stop()
+	r := b.MustCall(t, 201, "POST", "/inferences", admin, map[string]any{"task_type": "txt2img", "inference_type": "Async", "models": map[string]any{}})
+	createParams(t, r, map[string]any{"prompt": "elsewhere", "width": 16, "height": 16})
+	id := r.JSON(t)["data"].(map[string]any)["inference"].(map[string]any)["id"].(string)
+	b.MustCall(t, 202, "PUT", "/inferences/"+id+"/start", admin, nil)
+	if job := waitJob(t, b, id); job["status"] != "succeed" {
+		t.Errorf("job on the other replica: %v", job)
+	}
+	for _, e := range endpointsOf(t, b, admin, "") {
+		if e["endpoint_name"] == "esd-async-late" && e["endpoint_status"] != "InService" {
+			t.Errorf("the endpoint, seen from the other replica: %v", e)
+		}
+	}
+}
