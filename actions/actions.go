@@ -54,6 +54,7 @@ type Set struct {
 	Endpoints   *Endpoints
 	Inferences  *Inferences
 	Workers     *Workers
+	Audit       *Audit
 }
 
 // New builds the actions over d.
@@ -67,5 +68,6 @@ func New(d Deps) *Set {
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
+	s.Audit = NewAudit(d.Store, d.Policy)
 	return s
 }

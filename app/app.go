@@ -79,7 +79,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
-			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
+			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout, AuditRetention: cfg.AuditRetention}})
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
-//   - the hourly removal of expired console sessions (cleanup.go);
+//   - the hourly removal of expired console sessions (cleanup.go) and of
+//     audit entries past EASEL_AUDIT_RETENTION (audit_retention.go);
 //   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
 package jobs
 
@@ -48,6 +49,9 @@ type Config struct {
 	ReconcileEvery time.Duration
 	// JobTimeout bounds an inference from start to result (EASEL_JOB_TIMEOUT).
 	JobTimeout time.Duration
+	// AuditRetention is how long audit entries are kept
+	// (EASEL_AUDIT_RETENTION; 0 keeps them).
+	AuditRetention time.Duration
 }
 
 // Deps are what the workers use.
@@ -76,6 +80,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	}
 	river.AddWorker(workers, &runWorker{d: d})
 	river.AddWorker(workers, &workerTimeoutsWorker{d: d})
+	river.AddWorker(workers, &auditRetentionWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
@@ -88,6 +93,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		FetchPollInterval: 250 * time.Millisecond,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		Workers:           workers,
+		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(auditOrigin)},
 		// River's producers report routine fetches at Info: keep them at Debug.
 		Logger: logx.Demoted(d.Log.With("component", "river")),
 		PeriodicJobs: []*river.PeriodicJob{
@@ -102,6 +108,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return WorkerTimeoutsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return AuditRetentionArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

@@ -81,6 +81,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.workers = handlers.NewWorkers(a.Workers)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
+	h.audit = handlers.NewAudit(a.Audit, d.Store, d.Policy)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
@@ -106,6 +107,7 @@ type handlerSet struct {
 	dashboard   *handlers.Dashboard
 	workers     *handlers.Workers
 	workerPages *handlers.WorkerPages
+	audit       *handlers.Audit
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".
