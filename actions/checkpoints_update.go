@@ -136,13 +136,6 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 	return prev, outcome, err
 }
 
-func firstName(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	return names[0]
-}
-
 // completionStale is how long a completion may be in progress before
 // another attempt may take over (the first one died).
 const completionStale = 30 * time.Minute

@@ -19,7 +19,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		id := c.Response().Header().Get(echo.HeaderXRequestID)
-		origin := &store.Origin{Via: s.via(c.Request().URL.Path), Address: c.RealIP(), RequestID: id}
+		// A client may send its own X-Request-Id: the audit log keeps at
+		// most maxRequestID bytes of it.
+		origin := &store.Origin{Via: s.via(c.Request().URL.Path), Address: c.RealIP(), RequestID: id[:min(len(id), maxRequestID)]}
 		c.SetRequest(c.Request().WithContext(store.WithOrigin(logx.WithRequestID(c.Request().Context(), id), origin)))
 		err := next(c)
 		if err != nil {
@@ -41,6 +43,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		return nil
 	}
 }
+
+// maxRequestID bounds the request id an audit entry keeps.
+const maxRequestID = 128
 
 // via names how a request reaches Easel, for the audit log.
 func (s *Server) via(path string) string {
