@@ -18,6 +18,7 @@ import (
 	"easel/gpu"
 	"easel/internal/logx"
 	"easel/policy"
+	"easel/store"
 )
 
 func newLogger(cfg app.Config, out io.Writer) *slog.Logger { return logx.New(cfg.LogFormat, out) }
@@ -65,6 +66,12 @@ func withDatabase(ctx context.Context, getenv func(string) string, stdout io.Wri
 	}
 	defer a.Close()
 	return fn(a)
+}
+
+// cliOrigin marks the changes of an admin command as the command line's
+// in the audit log.
+func cliOrigin(ctx context.Context) context.Context {
+	return store.WithOrigin(ctx, &store.Origin{Via: store.ViaCLI})
 }
 
 // admin is the CLI's principal: whoever runs the binary on the server.

@@ -50,9 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
 	case "user":
-		return userCommand(ctx, args, getenv, stdout)
+		return userCommand(cliOrigin(ctx), args, getenv, stdout)
 	case "key":
-		return keyCommand(ctx, args, getenv, stdout)
+		return keyCommand(cliOrigin(ctx), args, getenv, stdout)
 	case "sagemaker":
 		return sageMakerCommand(ctx, args, getenv, stdout)
 	case "sim-webui":

@@ -72,6 +72,13 @@ func TestAdminCommands(t *testing.T) {
 	if err := poolOf(t, env).QueryRow(context.Background(), `SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = $1`, m[1]).Scan(&revoked); err != nil || !revoked {
 		t.Errorf("key %s revoked = %v (%v)", m[1], revoked, err)
 	}
+	// Each command's change is audited as the command line's.
+	var cliEntries int
+	err = poolOf(t, env).QueryRow(context.Background(), `SELECT count(*) FROM audit_log
+		WHERE via = 'cli' AND actor = 'service' AND action IN ('user.upsert', 'key.create', 'key.revoke')`).Scan(&cliEntries)
+	if err != nil || cliEntries != 4 {
+		t.Errorf("audit entries via cli: %d (%v), want 4 (create, passwd, key create, key revoke)", cliEntries, err)
+	}
 }
 
 func poolOf(t *testing.T, env map[string]string) *pgxpool.Pool {

@@ -59,6 +59,7 @@ type Set struct {
 	Workers     *Workers
 	Webhooks    *Webhooks
 	Events      *Events
+	Audit       *Audit
 }
 
 // New builds the actions over d.
@@ -76,5 +77,6 @@ func New(d Deps) *Set {
 	s.Events = NewEvents(d.Store, d.Policy, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
 	s.Workers.metrics = d.Metrics
+	s.Audit = NewAudit(d.Store, d.Policy)
 	return s
 }

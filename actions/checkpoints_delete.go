@@ -69,7 +69,8 @@ func (h *Checkpoints) Share(ctx context.Context, actor policy.Principal, rawID s
 	}
 	roles = dedupe(roles)
 	return h.store.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := h.checkpointForWrite(ctx, tx, actor, id); err != nil {
+		c, err := h.checkpointForWrite(ctx, tx, actor, id)
+		if err != nil {
 			return err
 		}
 		missing, err := store.MissingRoles(ctx, tx, slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == "*" }))
@@ -82,6 +83,8 @@ func (h *Checkpoints) Share(ctx context.Context, actor policy.Principal, rawID s
 		if err := store.UpdateCheckpoint(ctx, tx, id, store.CheckpointUpdate{AllowedRoles: roles}, h.store.Now()); err != nil {
 			return err
 		}
-		return store.Audit(ctx, tx, actor.Name(), "checkpoint.share", id.String(), strings.Join(roles, ","))
+		return store.AuditChange(ctx, tx, store.AuditRecord{Actor: actor.Name(), Action: "checkpoint.share",
+			Target: id.String(), Detail: strings.Join(roles, ","),
+			Before: map[string][]string{"roles": c.AllowedRoles}, After: map[string][]string{"roles": roles}})
 	})
 }

@@ -112,28 +112,28 @@ func (h *Checkpoints) Change(ctx context.Context, actor policy.Principal, rawID 
 			return err
 		}
 		prev = c
+		rec := store.AuditRecord{Actor: actor.Name(), Action: "checkpoint.update", Target: id.String()}
 		switch {
 		case ch.Status != nil:
 			outcome = StatusChanged
-			completes, err = h.changeStatus(ctx, tx, c, *ch.Status, ch.Tags)
-			return err
+			if completes, err = h.changeStatus(ctx, tx, c, *ch.Status, ch.Tags); err != nil {
+				return err
+			}
+			rec.Before, rec.After = map[string]string{"status": c.Status}, map[string]string{"status": *ch.Status}
 		case ch.Name != nil:
-			outcome, err = h.rename(ctx, tx, c, *ch.Name)
-			return err
+			if outcome, err = h.rename(ctx, tx, c, *ch.Name); err != nil || outcome != RenameStarted {
+				return err
+			}
+			rec.Before, rec.After = map[string]string{"name": firstName(c.Names)}, map[string]string{"name": *ch.Name}
+		default:
+			return nil
 		}
-		return nil
+		return store.AuditChange(ctx, tx, rec)
 	})
 	if err == nil && completes {
 		err = h.complete(ctx, prev, ch.Tags)
 	}
-	if err == nil && outcome != Unchanged {
-		err = h.audit(ctx, actor, "checkpoint.update", id.String())
-	}
 	return prev, outcome, err
-}
-
-func (h *Checkpoints) audit(ctx context.Context, actor policy.Principal, action, target string) error {
-	return store.Audit(ctx, h.store.DB(), actor.Name(), action, target, "")
 }
 
 // completionStale is how long a completion may be in progress before

@@ -147,6 +147,9 @@ func (h *Inferences) Delete(ctx context.Context, actor policy.Principal, ids []s
 			return err
 		}
 		for _, job := range deleted {
+			if err := store.Audit(ctx, tx, actor.Name(), "inference.delete", job.ID.String(), job.Owner); err != nil {
+				return err
+			}
 			for _, prefix := range []string{fmt.Sprintf("%s/infer_v2/%s/", job.TaskType, job.ID), jobs.ResultPrefix(job.ID)} {
 				if _, err := h.jobs.InsertTx(ctx, tx, jobs.DeletePrefixArgs{Prefix: prefix}, nil); err != nil {
 					return fmt.Errorf("enqueue delete: %w", err)

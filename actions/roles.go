@@ -89,10 +89,13 @@ func (h *Roles) Upsert(ctx context.Context, actor policy.Principal, in RoleInput
 		if err == nil && !h.owns(actor, existing) {
 			return store.Errorf(store.EInvalid, "creator %s not have permission to update role %s", actor.Name(), in.Name)
 		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		var before *store.Role
+		if err == nil {
+			before = &existing
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return saveRole(ctx, tx, actor.Name(), store.Role{Name: in.Name, Creator: actor.Name(), Permissions: perms}, h.store.Now())
+		return saveRole(ctx, tx, actor.Name(), store.Role{Name: in.Name, Creator: actor.Name(), Permissions: perms}, before, h.store.Now())
 	})
 	if err != nil {
 		return err

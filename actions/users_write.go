@@ -154,7 +154,7 @@ func (h *Users) write(ctx context.Context, actor policy.Principal, up store.User
 				return err
 			}
 		}
-		if err := saveUser(ctx, tx, actor.Name(), up, h.store.Now()); err != nil {
+		if err := saveUser(ctx, tx, actor.Name(), up, existing, h.store.Now()); err != nil {
 			return err
 		}
 		if existing != nil && isAdministrator(*existing) && !slices.Contains(up.Roles, store.DefaultRole) {

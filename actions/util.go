@@ -16,3 +16,11 @@ func dedupe(xs []string) []string {
 }
 
 func joinComma(xs []string) string { return strings.Join(xs, ",") }
+
+// firstName is the first of names, "" when there is none.
+func firstName(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}

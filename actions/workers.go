@@ -81,8 +81,17 @@ func (h *Workers) Hello(ctx context.Context, key store.APIKey, in workerproto.He
 		return workerproto.Welcome{}, err
 	}
 	now := h.store.Now()
-	id, err := store.SaveWorker(ctx, h.store.DB(), store.Worker{Pool: key.Pool, Name: in.Name, KeyID: key.ID,
-		GPU: in.GPU, GPUMemoryMiB: in.GPUMemoryMiB, WebUI: in.WebUI, Cached: storeModels(in.Cached), StartedAt: now})
+	var id uuid.UUID
+	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		id, err = store.SaveWorker(ctx, tx, store.Worker{Pool: key.Pool, Name: in.Name, KeyID: key.ID,
+			GPU: in.GPU, GPUMemoryMiB: in.GPUMemoryMiB, WebUI: in.WebUI, Cached: storeModels(in.Cached), StartedAt: now})
+		if err != nil {
+			return err
+		}
+		return store.AuditChange(ctx, tx, store.AuditRecord{Actor: "worker:" + key.Pool, Action: "worker.register",
+			Target: in.Name, Detail: in.GPU, After: map[string]string{"id": id.String(), "pool": key.Pool, "gpu": in.GPU}})
+	})
 	if err != nil {
 		return workerproto.Welcome{}, err
 	}

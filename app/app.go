@@ -87,7 +87,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics, Sealer: a.sealer,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
 			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout,
-			ReplicaID: a.replicaID, RescueAfter: cfg.RescueAfter}})
+			ReplicaID: a.replicaID, RescueAfter: cfg.RescueAfter,
+			AuditRetention: cfg.AuditRetention}})
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,9 @@ type Config struct {
 	// MetricsToken is the bearer token GET /metrics requires
 	// (EASEL_METRICS_TOKEN); empty: the metrics are open.
 	MetricsToken string
+	// AuditRetention is how long audit entries are kept
+	// (EASEL_AUDIT_RETENTION: a Go duration or <n>d).
+	AuditRetention time.Duration
 }
 
 // Setting documents one environment variable (the README's table).
@@ -99,6 +102,7 @@ var Settings = []Setting{
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RESCUE_AFTER", "60s", "a job running on a replica that has not reported for this long (killed, or cut off from the database) runs again on another replica, within 1.25 times this (see Running several replicas)"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
+	{"EASEL_AUDIT_RETENTION", "365d", "audit entries older than this are deleted (hourly); a Go duration such as 2160h or days such as 90d"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
 	{"EASEL_METRICS_TOKEN", "(unset: open)", "bearer token that GET /metrics requires (and that shows /readyz's details); unset, anyone who reaches the server may read the metrics (see Monitoring)"},
 }
@@ -157,6 +161,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.RescueAfter, err = time.ParseDuration(get("EASEL_RESCUE_AFTER", "60s")); err != nil || c.RescueAfter < time.Second {
 		return c, fmt.Errorf("EASEL_RESCUE_AFTER must be a duration of at least 1s such as 60s")
+	}
+	if c.AuditRetention, err = parseDays(get("EASEL_AUDIT_RETENTION", "365d")); err != nil || c.AuditRetention < time.Hour {
+		return c, fmt.Errorf("EASEL_AUDIT_RETENTION must be a duration of at least 1h such as 2160h, or days such as 365d")
 	}
 	if c.TrustedProxies, err = parseCIDRs(getenv("EASEL_TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("EASEL_TRUSTED_PROXIES must be comma-separated CIDRs such as 10.0.0.0/8,192.0.2.7/32: %w", err)
@@ -230,3 +237,16 @@ func parseWorkerPools(v string) ([]string, error) {
 }
 
 var poolName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,39}$`)
+
+// parseDays reads a Go duration ("2160h") or a whole number of days
+// ("90d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, fmt.Errorf("invalid number of days %q", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}

@@ -65,3 +65,20 @@ func TestLoadConfigTrustedProxies(t *testing.T) {
 		t.Errorf("default trusted proxies: got %v, want none", c.TrustedProxies)
 	}
 }
+
+func TestLoadConfigAuditRetention(t *testing.T) {
+	for value, want := range map[string]time.Duration{
+		"": 365 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour, "1h": time.Hour,
+	} {
+		c, err := LoadConfig(func(k string) string { return map[string]string{"EASEL_AUDIT_RETENTION": value}[k] })
+		if err != nil || c.AuditRetention != want {
+			t.Errorf("EASEL_AUDIT_RETENTION=%q: got %v (%v), want %v", value, c.AuditRetention, err, want)
+		}
+	}
+	for _, value := range []string{"forever", "10m", "-5d", "1.5d", "0d"} {
+		_, err := LoadConfig(func(k string) string { return map[string]string{"EASEL_AUDIT_RETENTION": value}[k] })
+		if err == nil || !strings.Contains(err.Error(), "EASEL_AUDIT_RETENTION") {
+			t.Errorf("EASEL_AUDIT_RETENTION=%q: error %v, want one naming the setting", value, err)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (h *Dashboard) Page(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if p.Changes, err = h.changes(ctx, entries, p.Can); err != nil {
+		if p.Changes, err = (changeNamer{h.store}).changes(ctx, entries, p.Can); err != nil {
 			return err
 		}
 	}

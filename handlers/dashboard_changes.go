@@ -12,10 +12,14 @@ import (
 	"easel/views"
 )
 
+// changeNamer resolves audit entries to the things they changed, for the
+// dashboard's recent changes and the Audit page.
+type changeNamer struct{ store *store.Store }
+
 // changes resolves audit entries to the things they changed: the name each
 // has now, and its page when it still exists and the viewer may list its
 // kind.
-func (h *Dashboard) changes(ctx context.Context, entries []store.AuditEntry, can views.Can) ([]views.Change, error) {
+func (h changeNamer) changes(ctx context.Context, entries []store.AuditEntry, can views.Can) ([]views.Change, error) {
 	out := make([]views.Change, len(entries))
 	for i, a := range entries {
 		ch, err := h.change(ctx, a, can)
@@ -27,14 +31,17 @@ func (h *Dashboard) changes(ctx context.Context, entries []store.AuditEntry, can
 	return out, nil
 }
 
-func (h *Dashboard) change(ctx context.Context, a store.AuditEntry, can views.Can) (views.Change, error) {
+func (h changeNamer) change(ctx context.Context, a store.AuditEntry, can views.Can) (views.Change, error) {
 	ch := views.Change{Entry: a}
 	kind, verb, _ := strings.Cut(a.Action, ".")
 	if verb == "delete" || verb == "abandoned" {
 		// The target (or, for models, the detail) names what is gone.
 		ch.Name, ch.Gone = a.Target, true
-		if kind == "checkpoint" {
+		switch kind {
+		case "checkpoint":
 			ch.Name = strings.ReplaceAll(a.Detail, ",", ", ")
+		case "inference":
+			ch.Name = a.Target[:min(8, len(a.Target))]
 		}
 		return ch, nil
 	}

@@ -27,7 +27,7 @@ func CleanAbandonedUploads(ctx context.Context, d Deps) error {
 			if _, err := store.DeleteCheckpoints(ctx, tx, []uuid.UUID{c.ID}); err != nil {
 				return err
 			}
-			return store.Audit(ctx, tx, "easel", "checkpoint.abandoned", c.ID.String(), strings.Join(c.Names, ","))
+			return store.Audit(ctx, tx, store.SystemActor, "checkpoint.abandoned", c.ID.String(), strings.Join(c.Names, ","))
 		})
 		if err != nil {
 			return err

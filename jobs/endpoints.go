@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"easel/gpu"
@@ -67,7 +68,7 @@ func (w *deployWorker) Work(ctx context.Context, job *river.Job[DeployArgs]) err
 
 func (w *deployWorker) failEndpoint(ctx context.Context, e store.Endpoint, cause error) error {
 	w.d.Log.Warn("endpoint deploy failed", "endpoint", e.Name, "error", cause)
-	err := store.UpdateEndpointState(ctx, w.d.Store.DB(), e.ID, store.EndpointState{Status: gpu.Failed, Error: cause.Error()})
+	err := saveEndpointState(ctx, w.d, e, store.EndpointState{Status: gpu.Failed, Error: cause.Error()})
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func reconcileOne(ctx context.Context, d Deps, e store.Endpoint) error {
 		now := d.Store.Now()
 		next.InServiceAt = &now
 	}
-	if err := store.UpdateEndpointState(ctx, d.Store.DB(), e.ID, next); err != nil {
+	if err := saveEndpointState(ctx, d, e, next); err != nil {
 		return err
 	}
 	if next.Status == gpu.InService && e.Autoscaling && !e.AutoscalingRegistered {
@@ -185,4 +186,21 @@ func backendOf(d Deps, e store.Endpoint) (gpu.Backend, bool) {
 		a.Attach(e.Name, e.InstanceType)
 	}
 	return b, ok
+}
+
+// saveEndpointState records e's new state; a change of status is audited
+// in the same transaction (the periodic refreshes that change nothing
+// else are not).
+func saveEndpointState(ctx context.Context, d Deps, e store.Endpoint, next store.EndpointState) error {
+	if next.Status == e.Status {
+		return store.UpdateEndpointState(ctx, d.Store.DB(), e.ID, next)
+	}
+	return d.Store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := store.UpdateEndpointState(ctx, tx, e.ID, next); err != nil {
+			return err
+		}
+		return store.AuditChange(ctx, tx, store.AuditRecord{Actor: store.SystemActor, Action: "endpoint.status",
+			Target: e.Name, Detail: next.Error,
+			Before: map[string]string{"status": e.Status}, After: map[string]string{"status": next.Status}})
+	})
 }

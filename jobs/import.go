@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"easel/store"
@@ -65,7 +66,20 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 
 func (w *importWorker) fail(ctx context.Context, c store.Checkpoint, cause error) error {
 	status, msg := store.CheckpointFailed, importMessage(cause)
-	return store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{Status: &status, Error: &msg}, w.d.Store.Now())
+	return setCheckpointStatus(ctx, w.d, c, store.CheckpointUpdate{Status: &status, Error: &msg}, msg)
+}
+
+// setCheckpointStatus applies upd (a new status) to c with its audit
+// entry, in one transaction.
+func setCheckpointStatus(ctx context.Context, d Deps, c store.Checkpoint, upd store.CheckpointUpdate, detail string) error {
+	return d.Store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := store.UpdateCheckpoint(ctx, tx, c.ID, upd, d.Store.Now()); err != nil {
+			return err
+		}
+		return store.AuditChange(ctx, tx, store.AuditRecord{Actor: store.SystemActor, Action: "checkpoint.update",
+			Target: c.ID.String(), Detail: detail,
+			Before: map[string]string{"status": c.Status}, After: map[string]string{"status": *upd.Status}})
+	})
 }
 
 // download streams the source into the checkpoint's object: never the
@@ -122,8 +136,8 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
 	}
 	active := store.CheckpointActive
-	return store.UpdateCheckpoint(ctx, w.d.Store.DB(), c.ID, store.CheckpointUpdate{Status: &active,
-		Size: &result.Size, SHA256: &result.SHA256, ProgressBytes: &result.Size, TotalBytes: &result.Size}, w.d.Store.Now())
+	return setCheckpointStatus(ctx, w.d, c, store.CheckpointUpdate{Status: &active,
+		Size: &result.Size, SHA256: &result.SHA256, ProgressBytes: &result.Size, TotalBytes: &result.Size}, "")
 }
 
 func tooLarge(n, limit int64) string {

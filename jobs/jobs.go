@@ -13,7 +13,8 @@
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
 //   - the gallery's thumbnails of stored images (thumbnails.go) and the
 //     generation parameters kept inside each PNG (pnginfo.go);
-//   - the hourly removal of expired console sessions (cleanup.go);
+//   - the hourly removal of expired console sessions (cleanup.go) and of
+//     audit entries past EASEL_AUDIT_RETENTION (audit_retention.go);
 //   - webhook deliveries: queued as the database records them, signed,
 //     sent and retried for a day (webhook.go, webhook_dispatch.go);
 //   - replicas: each reports itself alive and hands the running jobs of a
@@ -63,6 +64,9 @@ type Config struct {
 	// RescueAfter is how long a replica may stay silent before its running
 	// jobs go to the others (EASEL_RESCUE_AFTER; see KeepAlive).
 	RescueAfter time.Duration
+	// AuditRetention is how long audit entries are kept
+	// (EASEL_AUDIT_RETENTION; 0 keeps them).
+	AuditRetention time.Duration
 }
 
 // Deps are what the workers use.
@@ -101,6 +105,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &orphanedUploadsWorker{d: d})
 	river.AddWorker(workers, &thumbnailsWorker{d: d})
 	river.AddWorker(workers, newWebhookWorker(d))
+	river.AddWorker(workers, &auditRetentionWorker{d: d})
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
@@ -118,6 +123,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		FetchPollInterval: 250 * time.Millisecond,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
 		Workers:           workers,
+		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(auditOrigin)},
 		// River's producers report routine fetches at Info: keep them at Debug.
 		Logger: logx.Demoted(d.Log.With("component", "river")),
 		PeriodicJobs: []*river.PeriodicJob{
@@ -138,6 +144,9 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(d.Cfg.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ThumbnailsArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return AuditRetentionArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

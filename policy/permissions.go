@@ -8,11 +8,23 @@ import (
 	"strings"
 )
 
-// Resources and actions of ESD's permission vocabulary.
+// Resources and actions of ESD's permission vocabulary, and Easel's
+// "audit" (read the audit log), which has no create.
 var (
-	Resources = []string{"user", "role", "checkpoint", "sagemaker_endpoint", "inference", "train"}
+	Resources = []string{"user", "role", "checkpoint", "sagemaker_endpoint", "inference", "train", "audit"}
 	Actions   = []string{"all", "create", "list"}
 )
+
+// narrowActions are the resources that take only some of Actions.
+var narrowActions = map[string][]string{"audit": {ActionAll, "list"}}
+
+// actionsOf returns the actions resource takes.
+func actionsOf(resource string) []string {
+	if a, ok := narrowActions[resource]; ok {
+		return a
+	}
+	return Actions
+}
 
 // ActionAll implies every action on its resource.
 const ActionAll = "all"
@@ -44,17 +56,21 @@ func CheckPermission(perm string) string {
 	if !slices.Contains(Resources, res) {
 		return fmt.Sprintf("invalid permission %q: unknown resource %q (known: %s)", perm, res, strings.Join(Resources, ", "))
 	}
-	if !slices.Contains(Actions, act) {
-		return fmt.Sprintf("invalid permission %q: unknown action %q (known: %s)", perm, act, strings.Join(Actions, ", "))
+	if known := actionsOf(res); !slices.Contains(known, act) {
+		return fmt.Sprintf("invalid permission %q: unknown action %q (known: %s)", perm, act, strings.Join(known, ", "))
 	}
 	return ""
 }
 
 // permMatch is casbin's custom matcher: a granted "res:all" covers every
-// action on res; otherwise the action must be the same.
+// action on res; otherwise the action must be the same. user:all, which
+// sees every user's keys and sessions, also covers reading the audit log.
 func permMatch(requested, granted string) bool {
 	rr, ra, ok1 := Split(requested)
 	gr, ga, ok2 := Split(granted)
+	if ok1 && rr == AuditList.resource && granted == UserAll.String() {
+		return true
+	}
 	if !ok1 || !ok2 || rr != gr {
 		return false
 	}

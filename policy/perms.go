@@ -16,6 +16,8 @@ var (
 	EndpointAll, EndpointCreate, EndpointList       = perms("sagemaker_endpoint")
 	InferenceAll, InferenceCreate, InferenceList    = perms("inference")
 	TrainAll, TrainCreate, TrainList                = perms("train")
+	// AuditAll and AuditList read the audit log (user:all covers them).
+	AuditAll, AuditList = Perm{"audit", ActionAll}, Perm{"audit", "list"}
 )
 
 func perms(resource string) (all, create, list Perm) {
@@ -23,11 +25,11 @@ func perms(resource string) (all, create, list Perm) {
 }
 
 // AllPerms returns every permission, resource by resource in the order of
-// Resources, actions in the order of Actions.
+// Resources, actions in the order of Actions (those the resource takes).
 func AllPerms() []Perm {
 	out := make([]Perm, 0, len(Resources)*len(Actions))
 	for _, r := range Resources {
-		for _, a := range Actions {
+		for _, a := range actionsOf(r) {
 			out = append(out, Perm{r, a})
 		}
 	}

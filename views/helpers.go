@@ -63,11 +63,9 @@ func errorHint(status int) string {
 
 // lockedAny reports whether the matrix has a permission the actor cannot grant.
 func lockedAny(f RoleForm) bool {
-	for _, r := range f.Resources {
-		for _, a := range f.Actions {
-			if !f.Grantable[r+":"+a] {
-				return true
-			}
+	for _, grantable := range f.Grantable {
+		if !grantable {
+			return true
 		}
 	}
 	return false

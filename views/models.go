@@ -29,6 +29,7 @@ type Can struct {
 	ListEndpoints bool
 	ListJobs      bool
 	CreateJobs    bool
+	ReadAudit     bool
 	// Set on console pages (not the error page): what they offer to create.
 	AllJobs         bool
 	CreateModels    bool
@@ -107,7 +108,9 @@ type RoleForm struct {
 	Granted   map[string]bool
 	Resources []string
 	Actions   []string
-	// Grantable marks the permissions the actor holds and so may grant.
+	// Grantable marks the permissions the actor holds and so may grant;
+	// a resource and action that make no permission (audit:create) are
+	// absent.
 	Grantable map[string]bool
 	Errors    FormErrors
 }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -158,6 +159,12 @@ var changeWords = map[string][2]string{
 	"inference.create":     {"created", "job"},
 	"inference.start":      {"started", "job"},
 	"inference.cancel":     {"cancelled", "job"},
+	"inference.delete":     {"deleted", "job"},
+	"endpoint.status":      {"recorded a new status of", "endpoint"},
+	"worker.register":      {"started", "GPU worker"},
+	// No thing: the sentence is who and the verb.
+	"session.signin":  {"signed in to the console", ""},
+	"session.signout": {"signed out of the console", ""},
 }
 
 // changeVerb returns what an audit action did and to what kind of thing.
@@ -184,6 +191,9 @@ func changeDeletes(action string) bool {
 
 // changeExtra is what an audit entry's detail adds to its sentence.
 func changeExtra(a store.AuditEntry) string {
+	if st := afterStatus(a); st != "" && a.Action == "endpoint.status" {
+		return ": " + statusWord(st)
+	}
 	if a.Detail == "" {
 		if a.Action == "checkpoint.share" {
 			return " (now: everyone)"
@@ -201,8 +211,22 @@ func changeExtra(a store.AuditEntry) string {
 		return " on " + a.Detail
 	case "checkpoint.share":
 		return " (now: " + strings.ReplaceAll(a.Detail, ",", ", ") + ")"
+	case "worker.register":
+		return " (" + a.Detail + ")"
 	}
 	return ""
+}
+
+// afterStatus is the status an audit entry's after summary records, ""
+// when it has none.
+func afterStatus(a store.AuditEntry) string {
+	var after struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(a.After, &after) != nil {
+		return ""
+	}
+	return after.Status
 }
 
 // article is "a" or "an" before a noun.

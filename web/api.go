@@ -84,6 +84,9 @@ func (s *Server) requireKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return errNoKey
 		}
 		c.Set("api_key", k)
+		if o := store.OriginRef(c.Request().Context()); o != nil {
+			o.KeyID = k.ID
+		}
 		return next(c)
 	}
 }

@@ -52,6 +52,8 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodGet, path: "/endpoints", guard: policy.Need(policy.EndpointList), handler: h.endpoints.ListAPI, onBehalf: true},
 		{method: http.MethodPost, path: "/endpoints", guard: policy.Need(policy.EndpointCreate), handler: h.endpoints.CreateAPI, bodyUser: "creator"},
 		{method: http.MethodDelete, path: "/endpoints", guard: policy.Need(policy.EndpointCreate), handler: h.endpoints.DeleteAPI, bodyUser: "username"},
+		// audit:list; user:all covers it (policy.permMatch).
+		{method: http.MethodGet, path: "/audit", guard: policy.Need(policy.AuditList), handler: h.audit.ListAPI},
 	}
 }
 
@@ -127,6 +129,9 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodGet, "/keys", policy.SignedIn, h.keys.Page},
 		{http.MethodPost, "/keys", policy.SignedIn, h.keys.CreatePage},
 		{http.MethodDelete, "/keys/:id", policy.SignedIn, h.keys.RevokePage},
+
+		{http.MethodGet, "/audit", policy.Need(policy.AuditList), h.audit.Page},
+		{http.MethodGet, "/audit.csv", policy.Need(policy.AuditList), h.audit.CSV},
 	}
 }
 

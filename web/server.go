@@ -96,6 +96,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.webhooks = handlers.NewWebhooks(a.Webhooks, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
+	h.audit = handlers.NewAudit(a.Audit, d.Store, d.Policy)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Metrics, d.Log)
 	h.dashboard = handlers.NewDashboard(d.Store, d.Policy, h.users, h.roles, h.keys, h.checkpoints, h.endpoints, h.inferences)
 	for _, r := range s.apiRoutes(h) {
@@ -127,6 +128,7 @@ type handlerSet struct {
 	workerPages *handlers.WorkerPages
 	events      *handlers.Events
 	webhooks    *handlers.Webhooks
+	audit       *handlers.Audit
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".

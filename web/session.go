@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"easel/store"
@@ -81,9 +83,14 @@ func (s *pgSessions) New(r *http.Request, name string) (*sessions.Session, error
 
 // Save writes the session row and the cookie; MaxAge < 0 deletes both.
 func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	return s.save(r.Context(), s.store.DB(), w, sess)
+}
+
+// save is Save inside db (the transaction of a sign-in or sign-out).
+func (s *pgSessions) save(ctx context.Context, db store.DBTX, w http.ResponseWriter, sess *sessions.Session) error {
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
-			if err := store.DeleteSession(r.Context(), s.store.DB(), sess.ID); err != nil {
+			if err := store.DeleteSession(ctx, db, sess.ID); err != nil {
 				return err
 			}
 		}
@@ -106,7 +113,7 @@ func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions
 		}
 	}
 	data, _ := json.Marshal(values)
-	err := store.SaveSession(r.Context(), s.store.DB(), store.SessionRecord{
+	err := store.SaveSession(ctx, db, store.SessionRecord{
 		ID: sess.ID, Username: values[sessionUser], Data: data,
 		ExpiresAt: s.store.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second),
 	})
@@ -121,14 +128,10 @@ func (s *pgSessions) Save(r *http.Request, w http.ResponseWriter, sess *sessions
 	return nil
 }
 
-// SignIn starts a fresh session for username (a new id, against fixation).
+// SignIn starts a fresh session for username (a new id, against fixation),
+// audited in the same transaction.
 func (s *pgSessions) SignIn(c echo.Context, username string) error {
 	old, _ := s.Get(c.Request(), sessionCookie)
-	if old != nil && old.ID != "" {
-		if err := store.DeleteSession(c.Request().Context(), s.store.DB(), old.ID); err != nil {
-			return err
-		}
-	}
 	sess := sessions.NewSession(s, sessionCookie)
 	opts := s.options
 	opts.Secure = c.Scheme() == "https"
@@ -142,17 +145,35 @@ func (s *pgSessions) SignIn(c echo.Context, username string) error {
 	// The token of the login page is spent: the session's replaces it.
 	c.SetCookie(&http.Cookie{Name: csrfCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: opts.Secure,
 		SameSite: http.SameSiteStrictMode})
-	return s.Save(c.Request(), c.Response(), sess)
+	ctx := c.Request().Context()
+	return s.store.InTx(ctx, func(tx pgx.Tx) error {
+		if old != nil && old.ID != "" {
+			if err := store.DeleteSession(ctx, tx, old.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.save(ctx, tx, c.Response(), sess); err != nil {
+			return err
+		}
+		return store.Audit(ctx, tx, username, "session.signin", username, "")
+	})
 }
 
-// SignOut ends the request's session.
+// SignOut ends the request's session, audited in the same transaction.
 func (s *pgSessions) SignOut(c echo.Context) error {
 	sess, err := s.Get(c.Request(), sessionCookie)
 	if err != nil {
 		return err
 	}
 	sess.Options.MaxAge = -1
-	return s.Save(c.Request(), c.Response(), sess)
+	name, _ := sess.Values[sessionUser].(string)
+	ctx := c.Request().Context()
+	return s.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := s.save(ctx, tx, c.Response(), sess); err != nil || name == "" {
+			return err
+		}
+		return store.Audit(ctx, tx, name, "session.signout", name, "")
+	})
 }
 
 // sessionUser returns the signed-in user's name, "" when none.

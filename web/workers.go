@@ -47,6 +47,9 @@ func (s *Server) requireWorkerKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return errNoWorkerKey
 		}
 		c.Set("worker_key", k)
+		if o := store.OriginRef(c.Request().Context()); o != nil {
+			o.KeyID = k.ID
+		}
 		c.Set("user", "worker:"+k.Pool)
 		return next(c)
 	}
