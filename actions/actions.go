@@ -24,6 +24,8 @@ import (
 // JobInserter enqueues background jobs inside a transaction (River).
 type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// InsertManyFastTx enqueues many jobs in one statement (a crop's files).
+	InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error)
 }
 
 // Deps are what the actions use. The command line has no object store,
@@ -54,6 +56,7 @@ type Set struct {
 	Endpoints   *Endpoints
 	Inferences  *Inferences
 	Workers     *Workers
+	Datasets    *Datasets
 }
 
 // New builds the actions over d.
@@ -67,5 +70,6 @@ func New(d Deps) *Set {
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
+	s.Datasets = NewDatasets(d.Store, d.Policy, d.Blob, d.Jobs, d.Log)
 	return s
 }
