@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"path"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"easel/blob"
 	"easel/policy"
 	"easel/store"
 )
@@ -133,4 +135,30 @@ func (h *Datasets) SaveCaption(ctx context.Context, actor policy.Principal, name
 // CaptionName is the caption file of an image: same stem, .txt.
 func CaptionName(filename string) string {
 	return strings.TrimSuffix(filename, path.Ext(filename)) + ".txt"
+}
+
+// Caption returns the caption text of the image record key of dataset
+// name ("" and false when it has none).
+func (h *Datasets) Caption(ctx context.Context, actor policy.Principal, name, key string) (string, bool, error) {
+	if err := h.policy.Require(actor, policy.TrainList); err != nil {
+		return "", false, err
+	}
+	d, err := h.visible(ctx, h.store.DB(), actor, name, false)
+	if err != nil {
+		return "", false, err
+	}
+	img, err := store.DatasetFileByKey(ctx, h.store.DB(), name, key)
+	if err != nil {
+		return "", false, err
+	}
+	r, err := h.blob.Get(ctx, d.Folder()+"/"+CaptionName(img.Filename))
+	if blob.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	defer r.Close()
+	text, err := io.ReadAll(io.LimitReader(r, MaxCaptionBytes))
+	return string(text), true, err
 }

@@ -29,6 +29,7 @@ type Can struct {
 	ListEndpoints bool
 	ListJobs      bool
 	CreateJobs    bool
+	ListDatasets  bool
 	// Set on console pages (not the error page): what they offer to create.
 	AllJobs         bool
 	CreateModels    bool

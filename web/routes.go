@@ -102,6 +102,16 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodPost, "/models/:id/sharing", policy.Need(policy.CheckpointCreate), h.checkpoints.SharePage},
 		{http.MethodDelete, "/models/:id", policy.Need(policy.CheckpointCreate), h.checkpoints.DeletePage},
 
+		{http.MethodGet, "/datasets", policy.Need(policy.TrainList), h.datasets.Page},
+		{http.MethodPost, "/datasets/uploads", policy.Need(policy.TrainCreate), h.datasets.UploadStart},
+		{http.MethodGet, "/datasets/:name", policy.Need(policy.TrainList), h.datasets.DetailPage},
+		{http.MethodGet, "/datasets/:name/grid", policy.Need(policy.TrainList), h.datasets.GridPage},
+		{http.MethodGet, "/datasets/:name/caption", policy.Need(policy.TrainList), h.datasets.CaptionPage},
+		{http.MethodPost, "/datasets/:name/caption", policy.Need(policy.TrainCreate), h.datasets.SaveCaptionPage},
+		{http.MethodPost, "/datasets/:name/status", policy.Need(policy.TrainCreate), h.datasets.StatusPage},
+		{http.MethodPost, "/datasets/:name/crop", policy.Need(policy.TrainCreate), h.datasets.CropPage},
+		{http.MethodDelete, "/datasets/:name", policy.Need(policy.TrainCreate), h.datasets.DeletePage},
+
 		{http.MethodGet, "/endpoints", policy.Need(policy.EndpointList), h.endpoints.Page},
 		{http.MethodPost, "/endpoints", policy.Need(policy.EndpointCreate), h.endpoints.CreatePage},
 		{http.MethodGet, "/endpoints/:name", policy.Need(policy.EndpointList), h.endpoints.DetailPage},
