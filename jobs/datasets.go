@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -20,6 +21,23 @@ import (
 
 // maxDatasetFile bounds one dataset file read into memory by these jobs.
 const maxDatasetFile = 256 << 20
+
+// pictureSlots bounds the dataset files read, decoded, scaled and encoded
+// at once: the work is CPU-bound, and each file holds its bytes, pixels and
+// the scaler's buffers (megabytes), so more at once than cores only adds
+// memory (River runs up to 50 jobs at once).
+var pictureSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// withPictureSlot runs f holding one of pictureSlots.
+func withPictureSlot(ctx context.Context, f func() error) error {
+	select {
+	case pictureSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-pictureSlots }()
+	return f()
+}
 
 // ThumbnailKey is where the JPEG thumbnail of a dataset file lies: outside
 // dataset/<name>/, which the trainer reads whole.
@@ -42,6 +60,12 @@ type DatasetFilesArgs struct {
 // Kind names the job in River.
 func (DatasetFilesArgs) Kind() string { return "dataset_files" }
 
+// InsertOpts puts the job in the dataset queue.
+func (DatasetFilesArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: DatasetQueue} }
+
+// DatasetQueue is the River queue of the dataset jobs.
+const DatasetQueue = "datasets"
+
 type datasetFilesWorker struct {
 	river.WorkerDefaults[DatasetFilesArgs]
 	d Deps
@@ -63,14 +87,17 @@ func (w *datasetFilesWorker) Work(ctx context.Context, job *river.Job[DatasetFil
 		if f.SHA256 != "" {
 			continue
 		}
-		data, err := readObject(ctx, w.d.Blob, f.ObjectKey)
-		if blob.IsNotFound(err) {
-			continue // never uploaded: nothing to record
-		}
+		err := withPictureSlot(ctx, func() error {
+			data, err := readObject(ctx, w.d.Blob, f.ObjectKey)
+			if blob.IsNotFound(err) {
+				return nil // never uploaded: nothing to record
+			}
+			if err != nil {
+				return err
+			}
+			return recordFile(ctx, w.d, f, data, nil)
+		})
 		if err != nil {
-			return err
-		}
-		if err := recordFile(ctx, w.d, f, data, nil); err != nil {
 			return err
 		}
 	}
@@ -79,23 +106,26 @@ func (w *datasetFilesWorker) Work(ctx context.Context, job *river.Job[DatasetFil
 
 // recordFile stores the size, SHA-256 and (for images) a thumbnail of a
 // file whose bytes are data; img is its decoded picture when the caller
-// has it.
+// has it. The caller holds a picture slot.
 func recordFile(ctx context.Context, d Deps, f store.DatasetFile, data []byte, img image.Image) error {
 	sum := sha256.Sum256(data)
 	thumb := ""
 	if imageops.IsImageName(f.Name) || imageops.IsImageName(f.Filename) {
+		var jpg []byte
 		if img == nil {
-			if decoded, err := imageops.Decode(data); err == nil {
-				img = decoded
-			} else {
+			decoded, err := imageops.Decode(data)
+			if err != nil {
 				d.Log.Info("dataset file is not a readable image: no thumbnail", "key", f.ObjectKey, "error", err)
 			}
+			img = decoded
 		}
 		if img != nil {
-			jpg, err := imageops.Thumbnail(img)
-			if err != nil {
+			var err error
+			if jpg, err = imageops.Thumbnail(img); err != nil {
 				return fmt.Errorf("thumbnail %s: %w", f.ObjectKey, err)
 			}
+		}
+		if jpg != nil {
 			thumb = ThumbnailKey(f.Dataset, f.Key)
 			if err := d.Blob.Put(ctx, thumb, jpg, "image/jpeg"); err != nil {
 				return err

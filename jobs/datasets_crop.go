@@ -30,6 +30,9 @@ type DatasetCropArgs struct {
 // Kind names the job in River.
 func (DatasetCropArgs) Kind() string { return "dataset_crop" }
 
+// InsertOpts puts the job in the dataset queue.
+func (DatasetCropArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: DatasetQueue} }
+
 type datasetCropWorker struct {
 	river.WorkerDefaults[DatasetCropArgs]
 	d Deps
@@ -57,6 +60,12 @@ func (w *datasetCropWorker) Work(ctx context.Context, job *river.Job[DatasetCrop
 	if err != nil {
 		return err
 	}
+	return withPictureSlot(ctx, func() error { return w.make(ctx, a, target, src) })
+}
+
+// make writes one file of the target and its record; the caller holds a
+// picture slot.
+func (w *datasetCropWorker) make(ctx context.Context, a DatasetCropArgs, target store.Dataset, src store.DatasetFile) error {
 	data, err := readObject(ctx, w.d.Blob, src.ObjectKey)
 	if blob.IsNotFound(err) {
 		w.d.Log.Info("crop: source object missing, file skipped", "key", src.ObjectKey)
@@ -86,7 +95,7 @@ func (w *datasetCropWorker) Work(ctx context.Context, job *river.Job[DatasetCrop
 	if err := w.d.Blob.Put(ctx, out.ObjectKey, data, ""); err != nil {
 		return err
 	}
-	if err := store.AddDatasetFile(ctx, db, out); err != nil {
+	if err := store.AddDatasetFile(ctx, w.d.Store.DB(), out); err != nil {
 		if store.ErrorCode(err) == store.EInvalid || errors.Is(err, store.ErrNotFound) {
 			return nil
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,7 +89,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		// River's default 100 ms cooldown and 1 s poll (bench/dispatch).
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 250 * time.Millisecond,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
+		Queues:            queues(),
 		Workers:           workers,
 		// River's producers report routine fetches at Info: keep them at Debug.
 		Logger: logx.Demoted(d.Log.With("component", "river")),
@@ -111,6 +112,14 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	return client, nil
+}
+
+// queues are River's queues: the default one, and the dataset jobs' (CPU-
+// bound picture work: never more than the cores, and never in the way of
+// inference jobs).
+func queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50},
+		DatasetQueue: {MaxWorkers: runtime.GOMAXPROCS(0)}}
 }
 
 // RedactURL drops the user information (credentials) from a URL for
