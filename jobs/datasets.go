@@ -95,7 +95,11 @@ func (w *datasetFilesWorker) Work(ctx context.Context, job *river.Job[DatasetFil
 			if err != nil {
 				return err
 			}
-			return recordFile(ctx, w.d, f, data, nil)
+			sha, thumb, err := fileFacts(ctx, w.d, f, data, nil)
+			if err != nil {
+				return err
+			}
+			return store.RecordDatasetFile(ctx, w.d.Store.DB(), f.Dataset, f.Key, int64(len(data)), sha, thumb)
 		})
 		if err != nil {
 			return err
@@ -104,12 +108,11 @@ func (w *datasetFilesWorker) Work(ctx context.Context, job *river.Job[DatasetFil
 	return nil
 }
 
-// recordFile stores the size, SHA-256 and (for images) a thumbnail of a
-// file whose bytes are data; img is its decoded picture when the caller
-// has it. The caller holds a picture slot.
-func recordFile(ctx context.Context, d Deps, f store.DatasetFile, data []byte, img image.Image) error {
+// fileFacts returns the SHA-256 of a file whose bytes are data and, for
+// images, stores its thumbnail and returns its key; img is its decoded
+// picture when the caller has it. The caller holds a picture slot.
+func fileFacts(ctx context.Context, d Deps, f store.DatasetFile, data []byte, img image.Image) (sha, thumb string, err error) {
 	sum := sha256.Sum256(data)
-	thumb := ""
 	if imageops.IsImageName(f.Name) || imageops.IsImageName(f.Filename) {
 		var jpg []byte
 		if img == nil {
@@ -122,17 +125,17 @@ func recordFile(ctx context.Context, d Deps, f store.DatasetFile, data []byte, i
 		if img != nil {
 			var err error
 			if jpg, err = imageops.Thumbnail(img); err != nil {
-				return fmt.Errorf("thumbnail %s: %w", f.ObjectKey, err)
+				return "", "", fmt.Errorf("thumbnail %s: %w", f.ObjectKey, err)
 			}
 		}
 		if jpg != nil {
 			thumb = ThumbnailKey(f.Dataset, f.Key)
 			if err := d.Blob.Put(ctx, thumb, jpg, "image/jpeg"); err != nil {
-				return err
+				return "", "", err
 			}
 		}
 	}
-	return store.RecordDatasetFile(ctx, d.Store.DB(), f.Dataset, f.Key, int64(len(data)), hex.EncodeToString(sum[:]), thumb)
+	return hex.EncodeToString(sum[:]), thumb, nil
 }
 
 // readObject reads the object key whole (at most maxDatasetFile bytes).

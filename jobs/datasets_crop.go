@@ -8,6 +8,7 @@ import (
 	"image"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"easel/blob"
@@ -95,11 +96,15 @@ func (w *datasetCropWorker) make(ctx context.Context, a DatasetCropArgs, target 
 	if err := w.d.Blob.Put(ctx, out.ObjectKey, data, ""); err != nil {
 		return err
 	}
-	if err := store.AddDatasetFile(ctx, w.d.Store.DB(), out); err != nil {
-		if store.ErrorCode(err) == store.EInvalid || errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+	sha, thumb, err := fileFacts(ctx, w.d, out, data, img)
+	if err != nil {
 		return err
 	}
-	return recordFile(ctx, w.d, out, data, img)
+	// The record appears whole: with its size, SHA-256 and thumbnail.
+	return w.d.Store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := store.AddDatasetFile(ctx, tx, out); err != nil {
+			return err
+		}
+		return store.RecordDatasetFile(ctx, tx, out.Dataset, out.Key, int64(len(data)), sha, thumb)
+	})
 }
