@@ -2,7 +2,7 @@
 GO ?= go
 GOFILES := $(shell find . -name '*.go' -not -path './tools/*' -not -path './.data/*') $(shell find web static migrations policy -type f -not -name '*.go')
 
-.PHONY: all build run postgres-binaries demo test templ check bench-api bench-upload bench-dispatch bench-list bench-workers clean
+.PHONY: all build run postgres-binaries demo test templ check bench-api bench-upload bench-dispatch bench-list bench-workers bench-datasets clean
 
 all: build
 
@@ -71,6 +71,9 @@ bench-api: build
 
 bench-upload: build
 	$(GO) run ./bench/upload
+
+bench-datasets: build
+	$(GO) run ./bench/datasets
 
 bench-dispatch: build
 	$(GO) run ./bench/dispatch

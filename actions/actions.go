@@ -25,6 +25,8 @@ import (
 // JobInserter enqueues background jobs inside a transaction (River).
 type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// InsertManyFastTx enqueues many jobs in one statement (a crop's files).
+	InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error)
 }
 
 // Deps are what the actions use. The command line has no object store,
@@ -60,6 +62,7 @@ type Set struct {
 	Webhooks    *Webhooks
 	Events      *Events
 	Audit       *Audit
+	Datasets    *Datasets
 }
 
 // New builds the actions over d.
@@ -78,5 +81,6 @@ func New(d Deps) *Set {
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
 	s.Workers.metrics = d.Metrics
 	s.Audit = NewAudit(d.Store, d.Policy)
+	s.Datasets = NewDatasets(d.Store, d.Policy, d.Blob, d.Jobs, d.Log)
 	return s
 }

@@ -40,6 +40,7 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 			ListJobs:      p.Can(who, policy.InferenceList),
 			CreateJobs:    p.Can(who, policy.InferenceCreate),
 			ReadAudit:     p.Can(who, policy.AuditList),
+			ListDatasets:  p.Can(who, policy.TrainList),
 		},
 	}
 }

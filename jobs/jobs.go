@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -94,6 +95,8 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &deployWorker{d: d})
 	river.AddWorker(workers, &teardownWorker{d: d})
 	river.AddWorker(workers, &reconcileWorker{d: d})
+	river.AddWorker(workers, &datasetFilesWorker{d: d})
+	river.AddWorker(workers, &datasetCropWorker{d: d})
 	if d.Cfg.JobTimeout <= 0 {
 		d.Cfg.JobTimeout = time.Hour
 	}
@@ -121,7 +124,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		// River's default 100 ms cooldown and 1 s poll (bench/dispatch).
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: 250 * time.Millisecond,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50}},
+		Queues:            queues(),
 		Workers:           workers,
 		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(auditOrigin)},
 		// River's producers report routine fetches at Info: keep them at Debug.
@@ -154,6 +157,14 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	return client, nil
+}
+
+// queues are River's queues: the default one, and the dataset jobs' (CPU-
+// bound picture work: never more than the cores, and never in the way of
+// inference jobs).
+func queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 50},
+		DatasetQueue: {MaxWorkers: runtime.GOMAXPROCS(0)}}
 }
 
 // RedactURL drops the user information (credentials) from a URL for

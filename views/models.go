@@ -30,6 +30,7 @@ type Can struct {
 	ListJobs      bool
 	CreateJobs    bool
 	ReadAudit     bool
+	ListDatasets  bool
 	// Set on console pages (not the error page): what they offer to create.
 	AllJobs         bool
 	CreateModels    bool

@@ -94,6 +94,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.workers = handlers.NewWorkers(a.Workers)
 	h.events = handlers.NewEvents(a.Events, h.inferences)
 	h.webhooks = handlers.NewWebhooks(a.Webhooks, d.Policy)
+	h.datasets = handlers.NewDatasets(a.Datasets, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
 	h.audit = handlers.NewAudit(a.Audit, d.Store, d.Policy)
@@ -129,6 +130,7 @@ type handlerSet struct {
 	events      *handlers.Events
 	webhooks    *handlers.Webhooks
 	audit       *handlers.Audit
+	datasets    *handlers.Datasets
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".
