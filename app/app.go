@@ -212,7 +212,8 @@ func (a *App) openBlob(ctx context.Context) (*blob.Client, error) {
 const ShutdownWait = handlers.RealtimeWait + 5*time.Second
 
 // Serve answers HTTP on the configured address until ctx is done, then
-// shuts down gracefully (ShutdownWait). ready, when not nil, receives the bound address.
+// shuts down gracefully (ShutdownWait). ready, when not nil, receives the
+// bound address.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {

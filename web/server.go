@@ -41,7 +41,8 @@ type Deps struct {
 	Blob    *blob.Client
 	Actions *actions.Set
 	Log     *slog.Logger
-	// Metrics are served at /metrics and fed by the middleware (nil: none).
+	// Metrics are served at /metrics and fed by the middleware (nil: New
+	// makes a Set of its own).
 	Metrics *metrics.Set
 	// Ready are the checks of GET /readyz.
 	Ready []ReadyCheck
