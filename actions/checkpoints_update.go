@@ -228,7 +228,10 @@ func (h *Checkpoints) complete(ctx context.Context, c store.Checkpoint, tags map
 		if err != nil {
 			return err
 		}
-		_, err = h.jobs.InsertTx(ctx, tx, jobs.ChecksumArgs{CheckpointID: c.ID}, nil)
+		if _, err = h.jobs.InsertTx(ctx, tx, jobs.ChecksumArgs{CheckpointID: c.ID}, nil); err != nil {
+			return err
+		}
+		_, err = h.jobs.InsertTx(ctx, tx, jobs.ModelInfoArgs{CheckpointID: c.ID}, nil)
 		return err
 	})
 	switch {

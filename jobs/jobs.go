@@ -2,7 +2,8 @@
 //
 //   - checkpoints: URL imports (import.go, with the messages users see in
 //     import_errors.go), the SHA-256 of completed browser uploads
-//     (checksum.go), renames and object deletion (cleanup.go), and the
+//     (checksum.go), what a model file says about itself, read from its
+//     header or pickle opcodes (model_info.go), renames and object deletion (cleanup.go), and the
 //     hourly removal of abandoned uploads (abandoned.go);
 //   - endpoints: deploy, reconcile (Creating → InService/Failed,
 //     autoscaling) and teardown on their backends (endpoints.go);
@@ -65,6 +66,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &importWorker{d: d})
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &checksumWorker{d: d})
+	river.AddWorker(workers, &modelInfoWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
 	river.AddWorker(workers, &expiredSessionsWorker{d: d})

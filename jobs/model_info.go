@@ -1,0 +1,76 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"easel/blob"
+	"easel/modelfile"
+	"easel/store"
+)
+
+// ModelInfoArgs reads what a checkpoint's file says about itself (the
+// safetensors header, or the imports of a pickle) by ranged reads from
+// the store, never the whole file, once its object is complete.
+type ModelInfoArgs struct {
+	CheckpointID uuid.UUID `json:"checkpoint_id"`
+}
+
+// Kind names the job in River.
+func (ModelInfoArgs) Kind() string { return "checkpoint_model_info" }
+
+type modelInfoWorker struct {
+	river.WorkerDefaults[ModelInfoArgs]
+	d Deps
+}
+
+func (w *modelInfoWorker) Work(ctx context.Context, job *river.Job[ModelInfoArgs]) error {
+	c, err := store.FindCheckpoint(ctx, w.d.Store.DB(), job.Args.CheckpointID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return recordModelInfo(ctx, w.d, c)
+}
+
+// recordModelInfo inspects the first file of c and stores the outcome; a
+// file of a kind modelfile does not read is left alone.
+func recordModelInfo(ctx context.Context, d Deps, c store.Checkpoint) error {
+	if c.Status != store.CheckpointActive && c.Status != store.CheckpointDisabled || len(c.Names) == 0 {
+		return nil
+	}
+	key := strings.TrimPrefix(c.S3Location, "s3://"+d.Blob.Bucket+"/") + "/" + c.Names[0]
+	info, err := inspectObject(ctx, d.Blob, key, c.Names[0])
+	switch {
+	case errors.Is(err, modelfile.ErrNotModel):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read model info of %s: %w", key, err)
+	}
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	err = store.SaveModelInfo(ctx, d.Store.DB(), c.ID, raw, info.IsUnsafe(), info.Unsafe)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// inspectObject reads the object key (named name) with modelfile.
+func inspectObject(ctx context.Context, b *blob.Client, key, name string) (modelfile.Info, error) {
+	size, err := b.Head(ctx, key)
+	if err != nil {
+		return modelfile.Info{}, err
+	}
+	return modelfile.Inspect(b.ReaderAt(ctx, key, size), size, name)
+}
