@@ -228,10 +228,7 @@ func (h *Checkpoints) complete(ctx context.Context, c store.Checkpoint, tags map
 		if err != nil {
 			return err
 		}
-		if _, err = h.jobs.InsertTx(ctx, tx, jobs.ChecksumArgs{CheckpointID: c.ID}, nil); err != nil {
-			return err
-		}
-		_, err = h.jobs.InsertTx(ctx, tx, jobs.ModelInfoArgs{CheckpointID: c.ID}, nil)
+		_, err = h.jobs.InsertTx(ctx, tx, jobs.ChecksumArgs{CheckpointID: c.ID}, nil)
 		return err
 	})
 	switch {

@@ -23,6 +23,7 @@ import (
 	"easel/blob"
 	"easel/embedded"
 	"easel/gpu"
+	"easel/gpu/sagemaker"
 	"easel/jobs"
 	"easel/migrations"
 	"easel/netguard"
@@ -53,6 +54,7 @@ type App struct {
 	stopFollowing context.CancelFunc
 	stopWorkers   context.CancelFunc
 	pg            *embedded.Postgres
+	smTrainer     *sagemaker.Trainer
 	gateway       *embedded.S3Gateway
 }
 
@@ -77,9 +79,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.GPU, err = a.openGPU(ctx); err != nil {
 		return nil, err
 	}
+	smTraining, trainBackends := a.trainDeps()
+	reports := &jobs.ReporterSlot{}
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
-			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout}})
+			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout},
+		SageMakerTraining: smTraining, Reporter: reports})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +101,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
 		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU,
-		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), TrainInstanceType: cfg.TrainInstanceType, Log: log})
+		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), TrainInstanceType: cfg.TrainInstanceType,
+		TrainBackends: trainBackends, Log: log})
+	reports.Set(a.Actions.Trainings)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)

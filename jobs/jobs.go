@@ -2,7 +2,7 @@
 //
 //   - checkpoints: URL imports (import.go, with the messages users see in
 //     import_errors.go), the SHA-256 of completed browser uploads
-//     (checksum.go), what a model file says about itself, read from its
+//     (checksum.go) and what the file says about itself, read from its
 //     header or pickle opcodes (model_info.go), renames and object deletion (cleanup.go), and the
 //     hourly removal of abandoned uploads (abandoned.go);
 //   - endpoints: deploy, reconcile (Creating → InService/Failed,
@@ -11,6 +11,7 @@
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
+//   - SageMaker training jobs followed until they end (training_watch.go);
 //   - the hourly removal of expired console sessions (cleanup.go);
 //   - RequeueRunning, the one place Easel writes River's tables (requeue.go).
 package jobs
@@ -32,6 +33,7 @@ import (
 	"easel/internal/logx"
 	"easel/netguard"
 	"easel/store"
+	"easel/trainer"
 )
 
 // Config tunes the jobs.
@@ -58,6 +60,10 @@ type Deps struct {
 	GPU   *gpu.Registry
 	Log   *slog.Logger
 	Cfg   Config
+	// SageMakerTraining and Reporter follow SageMaker training jobs
+	// (training_watch.go); nil without SageMaker training.
+	SageMakerTraining TrainingDescriber
+	Reporter          trainer.Reporter
 }
 
 // NewClient returns a River client with every worker and periodic job.
@@ -66,7 +72,6 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &importWorker{d: d})
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &checksumWorker{d: d})
-	river.AddWorker(workers, &modelInfoWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
 	river.AddWorker(workers, &expiredSessionsWorker{d: d})
@@ -81,6 +86,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
+	river.AddWorker(workers, &trainingWatchWorker{d: d})
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		RetryPolicy: quickRetry{},
 		// Inference jobs mostly wait on GPUs: many may run at once, and a

@@ -7,39 +7,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
-	"github.com/riverqueue/river"
-
 	"easel/blob"
 	"easel/modelfile"
 	"easel/store"
 )
-
-// ModelInfoArgs reads what a checkpoint's file says about itself (the
-// safetensors header, or the imports of a pickle) by ranged reads from
-// the store, never the whole file, once its object is complete.
-type ModelInfoArgs struct {
-	CheckpointID uuid.UUID `json:"checkpoint_id"`
-}
-
-// Kind names the job in River.
-func (ModelInfoArgs) Kind() string { return "checkpoint_model_info" }
-
-type modelInfoWorker struct {
-	river.WorkerDefaults[ModelInfoArgs]
-	d Deps
-}
-
-func (w *modelInfoWorker) Work(ctx context.Context, job *river.Job[ModelInfoArgs]) error {
-	c, err := store.FindCheckpoint(ctx, w.d.Store.DB(), job.Args.CheckpointID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return recordModelInfo(ctx, w.d, c)
-}
 
 // recordModelInfo inspects the first file of c and stores the outcome; a
 // file of a kind modelfile does not read is left alone.
