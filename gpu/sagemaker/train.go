@@ -160,7 +160,8 @@ func (t *Trainer) Describe(ctx context.Context, name string) (TrainingState, err
 
 // MapTrainingStatus maps TrainingJobStatus and SecondaryStatus to the
 // eight statuses: the primary status decides an ended job (Stopping is
-// still running until Stopped); a running one is its secondary status.
+// still running until Stopped; a job stopped at a limit or interrupted is
+// Failed); a running one is its secondary status.
 func MapTrainingStatus(status, secondary string) string {
 	switch types.TrainingJobStatus(status) {
 	case types.TrainingJobStatusCompleted:
@@ -168,6 +169,11 @@ func MapTrainingStatus(status, secondary string) string {
 	case types.TrainingJobStatusFailed:
 		return trainer.Failed
 	case types.TrainingJobStatusStopped:
+		// SageMaker stops a job at its limits; only a stop asked for is Stopped.
+		switch types.SecondaryStatus(secondary) {
+		case types.SecondaryStatusMaxRuntimeExceeded, types.SecondaryStatusMaxWaitTimeExceeded, types.SecondaryStatusInterrupted:
+			return trainer.Failed
+		}
 		return trainer.Stopped
 	}
 	switch types.SecondaryStatus(secondary) {
