@@ -155,10 +155,7 @@ func TestSageMakerTrainingFails(t *testing.T) {
 	s, _, clock := sageMakerTrainingServer(t)
 	admin := testenv.As("admin")
 	id := createTraining(t, s, admin, smTrainingBody("doomed"))
-	var ck []map[string]any
-	for _, c := range checkpointsOf(t, s, admin, "") {
-		ck = append(ck, c)
-	}
+	ck := checkpointsOf(t, s, admin, "")
 	key := strings.TrimPrefix(ck[0]["s3Location"].(string), "s3://"+s.App.Blob.Bucket+"/") + "/base.safetensors"
 	if err := s.App.Blob.Delete(t.Context(), key); err != nil {
 		t.Fatal(err)
