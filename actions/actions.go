@@ -20,6 +20,7 @@ import (
 	"easel/policy"
 	"easel/secrets"
 	"easel/store"
+	"easel/trainer"
 )
 
 // JobInserter enqueues background jobs inside a transaction (River).
@@ -45,6 +46,10 @@ type Deps struct {
 	// the timings of their lease protocol.
 	WorkerPools []string
 	Workers     WorkerTimings
+	// TrainInstanceType is EASEL_TRAIN_INSTANCE_TYPE; TrainBackends are
+	// registered besides the Workers one (Trainings.SetBackend).
+	TrainInstanceType string
+	TrainBackends     []trainer.Backend
 	Log         *slog.Logger
 	// Metrics records what the actions see happen (nil: nothing).
 	Metrics *metrics.Set
@@ -62,6 +67,7 @@ type Set struct {
 	Webhooks    *Webhooks
 	Events      *Events
 	Audit       *Audit
+	Trainings   *Trainings
 	Datasets    *Datasets
 }
 
@@ -81,6 +87,10 @@ func New(d Deps) *Set {
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
 	s.Workers.metrics = d.Metrics
 	s.Audit = NewAudit(d.Store, d.Policy)
+	s.Trainings = NewTrainings(d.Store, d.Policy, d.Blob, d.Jobs, d.WorkerPools, d.TrainInstanceType, d.Log)
+	for _, b := range d.TrainBackends {
+		s.Trainings.SetBackend(b)
+	}
 	s.Datasets = NewDatasets(d.Store, d.Policy, d.Blob, d.Jobs, d.Log)
 	return s
 }

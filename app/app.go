@@ -24,6 +24,7 @@ import (
 	"easel/embedded"
 	"easel/gpu"
 	"easel/handlers"
+	"easel/gpu/sagemaker"
 	"easel/jobs"
 	"easel/metrics"
 	"easel/migrations"
@@ -59,6 +60,7 @@ type App struct {
 	stopAlive     func() // stops KeepAlive and waits for it
 	replicaID     string
 	pg            *embedded.Postgres
+	smTrainer     *sagemaker.Trainer
 	gateway       *embedded.S3Gateway
 }
 
@@ -83,12 +85,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	if a.GPU, err = a.openGPU(ctx); err != nil {
 		return nil, err
 	}
+	smTraining, trainBackends := a.trainDeps()
+	reports := &jobs.ReporterSlot{}
 	a.replicaID = jobs.NewReplicaID()
 	a.River, err = jobs.NewClient(a.pool, jobs.Deps{Store: a.Store, Blob: a.Blob, GPU: a.GPU, Log: log, Metrics: a.Metrics, Sealer: a.sealer,
 		Cfg: jobs.Config{MaxModelBytes: cfg.MaxModelBytes, URLs: urls, UploadTTL: cfg.UploadTTL,
 			ReconcileEvery: cfg.ReconcileEvery, JobTimeout: cfg.JobTimeout,
 			ReplicaID: a.replicaID, RescueAfter: cfg.RescueAfter,
-			AuditRetention: cfg.AuditRetention}})
+			AuditRetention: cfg.AuditRetention},
+		SageMakerTraining: smTraining, Reporter: reports})
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +118,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
 		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU,
-		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log, Metrics: a.Metrics})
+		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), TrainInstanceType: cfg.TrainInstanceType,
+		TrainBackends: trainBackends, Log: log, Metrics: a.Metrics})
 	a.Metrics.WatchState(a.countState, log)
+	reports.Set(a.Actions.Trainings)
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)

@@ -64,6 +64,12 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept
 	// (EASEL_AUDIT_RETENTION: a Go duration or <n>d).
 	AuditRetention time.Duration
+	// TrainInstanceType is what an empty training_instance_type means
+	// (EASEL_TRAIN_INSTANCE_TYPE).
+	TrainInstanceType string
+	// TrainImage is the ESD training image of SageMaker training jobs
+	// (EASEL_TRAIN_IMAGE); unset: ml.* types do not train.
+	TrainImage string
 }
 
 // Setting documents one environment variable (the README's table).
@@ -103,6 +109,8 @@ var Settings = []Setting{
 	{"EASEL_RESCUE_AFTER", "60s", "a job running on a replica that has not reported for this long (killed, or cut off from the database) runs again on another replica, within 1.25 times this (see Running several replicas)"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
 	{"EASEL_AUDIT_RETENTION", "365d", "audit entries older than this are deleted (hourly); a Go duration such as 2160h or days such as 90d"},
+	{"EASEL_TRAIN_IMAGE", "(unset)", "the ESD training image (ECR URI) of SageMaker training jobs; with SageMaker configured it makes ml.* types train (docs/SAGEMAKER.md)"},
+	{"EASEL_TRAIN_INSTANCE_TYPE", "ml.g4dn.2xlarge", "the training backend of a training that names none: an ml.* type or a worker pool (docs/TRAINING.md)"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
 	{"EASEL_METRICS_TOKEN", "(unset: open)", "bearer token that GET /metrics requires (and that shows /readyz's details); unset, anyone who reaches the server may read the metrics (see Monitoring)"},
 }
@@ -136,6 +144,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:       get("EASEL_LOG_FORMAT", ""),
 		MetricsToken:    getenv("EASEL_METRICS_TOKEN"),
 	}
+	c.TrainInstanceType = get("EASEL_TRAIN_INSTANCE_TYPE", "ml.g4dn.2xlarge")
+	c.TrainImage = getenv("EASEL_TRAIN_IMAGE")
 	var err error
 	c.AllowPrivate = getenv("EASEL_ALLOW_PRIVATE_URLS") == "1"
 	if c.MaxModelBytes, err = strconv.ParseInt(get("EASEL_MAX_MODEL_BYTES", "53687091200"), 10, 64); err != nil || c.MaxModelBytes < 1 {

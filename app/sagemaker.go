@@ -14,6 +14,8 @@ import (
 	"easel/blob"
 	"easel/gpu"
 	"easel/gpu/sagemaker"
+	"easel/jobs"
+	"easel/trainer"
 )
 
 // checkTTL is how long the Endpoints page reuses a prerequisite check.
@@ -40,6 +42,9 @@ func (a *App) addSageMaker(ctx context.Context, reg *gpu.Registry) error {
 		return err
 	}
 	reg.AddSageMaker(b)
+	if a.Config.TrainImage != "" {
+		a.smTrainer = b.Trainer(a.Config.TrainImage, a.watchTraining)
+	}
 	c := &cachedCheck{run: func(ctx context.Context) []gpu.Finding {
 		return append([]gpu.Finding{s3}, b.Check(ctx, a.Blob)...)
 	}}
@@ -135,4 +140,19 @@ func CheckSageMaker(ctx context.Context, cfg Config, log *slog.Logger) ([]gpu.Fi
 		bucket = store
 	}
 	return append([]gpu.Finding{storeFinding(cfg)}, b.Check(ctx, bucket)...), nil
+}
+
+// watchTraining follows a started SageMaker training job from River.
+func (a *App) watchTraining(ctx context.Context, id, jobName string) error {
+	_, err := a.River.Insert(ctx, jobs.TrainingWatchArgs{TrainingID: id, JobName: jobName}, nil)
+	return err
+}
+
+// trainDeps are the River and action dependencies of SageMaker training:
+// none unless it is configured (no typed nil in an interface).
+func (a *App) trainDeps() (jobs.TrainingDescriber, []trainer.Backend) {
+	if a.smTrainer == nil {
+		return nil, nil
+	}
+	return a.smTrainer, []trainer.Backend{a.smTrainer}
 }

@@ -47,12 +47,16 @@ type checkpointItem struct {
 	Progress string  `json:"progress_bytes"`
 	Total    *string `json:"total_bytes,omitempty"`
 	Error    string  `json:"error"`
+	// Ours: a pickle whose loading may run code, and the imports why.
+	Unsafe        bool     `json:"unsafe"`
+	UnsafeGlobals []string `json:"unsafe_globals,omitempty"`
 }
 
 func itemOf(c store.Checkpoint) checkpointItem {
 	it := checkpointItem{ID: c.ID.String(), S3Location: c.S3Location, Type: c.Type, Status: c.Status,
 		Name: c.Names, Created: fmt.Sprintf("%.6f", float64(c.CreatedAt.UnixMicro())/1e6), Params: paramsOf(c),
-		AllowedRoles: c.AllowedRoles, SHA256: c.SHA256, Progress: strconv.FormatInt(c.ProgressBytes, 10), Error: c.Error}
+		AllowedRoles: c.AllowedRoles, SHA256: c.SHA256, Progress: strconv.FormatInt(c.ProgressBytes, 10), Error: c.Error,
+		Unsafe: c.Unsafe, UnsafeGlobals: c.UnsafeGlobals}
 	if c.Size != nil {
 		s := strconv.FormatInt(*c.Size, 10)
 		it.Size = &s

@@ -17,8 +17,9 @@ import (
 )
 
 // ChecksumArgs records the SHA-256 of a checkpoint's file after a browser
-// upload completed (URL imports hash while they stream). The file is read
-// back from the store in a stream, never held in memory.
+// upload completed or a training registered it (URL imports hash while
+// they stream), then what the file says about itself (model_info.go). The
+// file is read back from the store in a stream, never held in memory.
 type ChecksumArgs struct {
 	CheckpointID uuid.UUID `json:"checkpoint_id"`
 }
@@ -52,7 +53,10 @@ func (w *checksumWorker) Work(ctx context.Context, job *river.Job[ChecksumArgs])
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return recordModelInfo(ctx, w.d, c)
 }
 
 // objectSHA256 streams the object at key and returns its hex SHA-256.

@@ -136,8 +136,17 @@ func (w *importWorker) download(ctx context.Context, c store.Checkpoint) error {
 		return fmt.Errorf("download: %w", redactErr(err, c.SourceURL))
 	}
 	active := store.CheckpointActive
-	return setCheckpointStatus(ctx, w.d, c, store.CheckpointUpdate{Status: &active,
+	err = setCheckpointStatus(ctx, w.d, c, store.CheckpointUpdate{Status: &active,
 		Size: &result.Size, SHA256: &result.SHA256, ProgressBytes: &result.Size, TotalBytes: &result.Size}, "")
+	if err != nil {
+		return err
+	}
+	c.Status = active
+	if err := recordModelInfo(ctx, w.d, c); err != nil {
+		// The import is done; the library shows the file as not read.
+		w.d.Log.Warn("reading an imported model's header failed", "checkpoint", c.ID, "error", err)
+	}
+	return nil
 }
 
 func tooLarge(n, limit int64) string {

@@ -2,7 +2,8 @@
 //
 //   - checkpoints: URL imports (import.go, with the messages users see in
 //     import_errors.go), the SHA-256 of completed browser uploads
-//     (checksum.go), renames and object deletion (cleanup.go), and the
+//     (checksum.go) and what the file says about itself, read from its
+//     header or pickle opcodes (model_info.go), renames and object deletion (cleanup.go), and the
 //     hourly removal of abandoned uploads (abandoned.go), and the abort of
 //     multipart uploads no live job owns (orphaned_uploads.go);
 //   - endpoints: deploy, reconcile (Creating → InService/Failed,
@@ -11,6 +12,7 @@
 //     checked (params.go), results stored exactly once, failures judged in
 //     one place (inference.go, inference_result.go);
 //   - the end of worker-pool jobs past EASEL_JOB_TIMEOUT (worker_timeouts.go);
+//   - SageMaker training jobs followed until they end (training_watch.go);
 //   - the gallery's thumbnails of stored images (thumbnails.go) and the
 //     generation parameters kept inside each PNG (pnginfo.go);
 //   - the hourly removal of expired console sessions (cleanup.go) and of
@@ -42,6 +44,7 @@ import (
 	"easel/netguard"
 	"easel/secrets"
 	"easel/store"
+	"easel/trainer"
 )
 
 // Config tunes the jobs.
@@ -81,6 +84,10 @@ type Deps struct {
 	Metrics *metrics.Set
 	// Sealer opens the webhook signing secrets.
 	Sealer *secrets.Sealer
+	// SageMakerTraining and Reporter follow SageMaker training jobs
+	// (training_watch.go); nil without SageMaker training.
+	SageMakerTraining TrainingDescriber
+	Reporter          trainer.Reporter
 }
 
 // NewClient returns a River client with every worker and periodic job.
@@ -90,6 +97,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &checksumWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
+	river.AddWorker(workers, &deleteObjectsWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
 	river.AddWorker(workers, &expiredSessionsWorker{d: d})
 	river.AddWorker(workers, &deployWorker{d: d})
@@ -112,6 +120,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	if d.Cfg.ReconcileEvery <= 0 {
 		d.Cfg.ReconcileEvery = 10 * time.Second
 	}
+	river.AddWorker(workers, &trainingWatchWorker{d: d})
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID: d.Cfg.ReplicaID,
 		// Jobs of a replica that died are rescued by KeepAlive within

@@ -51,6 +51,12 @@ type Checkpoint struct {
 	Error         string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// ModelInfo is what the file says about itself (modelfile.Info as
+	// JSON), nil until read; Unsafe marks a pickle that imports
+	// UnsafeGlobals or could not be read (SaveModelInfo).
+	ModelInfo     []byte
+	Unsafe        bool
+	UnsafeGlobals []string
 }
 
 // CheckpointFilter narrows ListCheckpoints. Zero values mean "no restriction".
@@ -76,14 +82,16 @@ type Viewer struct {
 
 const checkpointColumns = `c.id, c.type, c.status, c.s3_location, c.names, c.allowed_roles, c.creator,
 	c.message, c.source_url, c.uploads, c.size_bytes, c.sha256, c.progress_bytes, c.total_bytes, c.error,
-	c.created_at, c.updated_at`
+	c.created_at, c.updated_at,
+	c.model_info, c.unsafe, c.unsafe_globals`
 
 func scanCheckpoint(row interface{ Scan(...any) error }) (Checkpoint, error) {
 	var c Checkpoint
 	var uploads []byte
 	err := row.Scan(&c.ID, &c.Type, &c.Status, &c.S3Location, &c.Names, &c.AllowedRoles, &c.Creator,
 		&c.Message, &c.SourceURL, &uploads, &c.Size, &c.SHA256, &c.ProgressBytes, &c.TotalBytes, &c.Error,
-		&c.CreatedAt, &c.UpdatedAt)
+		&c.CreatedAt, &c.UpdatedAt,
+		&c.ModelInfo, &c.Unsafe, &c.UnsafeGlobals)
 	if err == nil {
 		err = json.Unmarshal(uploads, &c.Uploads)
 	}

@@ -60,6 +60,10 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodDelete, path: "/endpoints", guard: policy.Need(policy.EndpointCreate), handler: h.endpoints.DeleteAPI, bodyUser: "username"},
 		// audit:list; user:all covers it (policy.permMatch).
 		{method: http.MethodGet, path: "/audit", guard: policy.Need(policy.AuditList), handler: h.audit.ListAPI},
+		{method: http.MethodGet, path: "/trainings", guard: policy.Need(policy.TrainList), handler: h.trainings.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/trainings", guard: policy.Need(policy.TrainCreate), handler: h.trainings.CreateAPI, onBehalf: true},
+		{method: http.MethodGet, path: "/trainings/{id}", guard: policy.Need(policy.TrainList), handler: h.trainings.GetAPI},
+		{method: http.MethodDelete, path: "/trainings", guard: policy.Need(policy.TrainCreate), handler: h.trainings.DeleteAPI},
 	}
 }
 

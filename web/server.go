@@ -95,6 +95,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	h.workers = handlers.NewWorkers(a.Workers)
 	h.events = handlers.NewEvents(a.Events, h.inferences)
 	h.webhooks = handlers.NewWebhooks(a.Webhooks, d.Policy)
+	h.trainings = handlers.NewTrainings(a.Trainings, d.Store, d.Policy, d.Log)
 	h.datasets = handlers.NewDatasets(a.Datasets, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
@@ -131,6 +132,7 @@ type handlerSet struct {
 	events      *handlers.Events
 	webhooks    *handlers.Webhooks
 	audit       *handlers.Audit
+	trainings   *handlers.Trainings
 	datasets    *handlers.Datasets
 }
 

@@ -36,6 +36,9 @@ var sageMakerOps = map[string]jsonOp{
 	"DescribeEndpoint":                   describeEndpoint,
 	"DeleteEndpoint":                     deleteEndpoint,
 	"UpdateEndpointWeightsAndCapacities": updateWeightsAndCapacities,
+	"CreateTrainingJob":                  createTrainingJob,
+	"DescribeTrainingJob":                describeTrainingJob,
+	"StopTrainingJob":                    stopTrainingJob,
 }
 
 func arn(kind, name string) string {

@@ -10,6 +10,10 @@
 // policies and alarms in memory, records every call, and can inject
 // throttling or any other error.
 //
+// Behind CreateTrainingJob sits a stand-in for the ESD training container
+// (training_container.go): it reads the parameter file, fails without the
+// model or the dataset, and writes the LoRA and a log as kohya would.
+//
 // Behind the runtime sits a stand-in for the ESD 1.4.0 inference
 // container (container.go) that reads the request the way the container
 // does and fails the way it does; behind CreateModel, SageMaker's own
@@ -94,6 +98,15 @@ type Server struct {
 	WriteObject func(key string, body []byte) error
 	// Caller is the ARN of the identity calling, as STS reports it.
 	Caller string
+	// Now is the fake's clock, which training jobs walk their statuses
+	// by (default time.Now); TrainingPhase is how long each phase lasts
+	// (default 1s): Starting, LaunchingMLInstances, Downloading, Training,
+	// Uploading, then Completed; Stopping before Stopped.
+	Now           func() time.Time
+	TrainingPhase time.Duration
+	// ListObjects lists the keys under a prefix of the bucket, as the
+	// training container sees its dataset (default: the in-memory bucket).
+	ListObjects func(prefix string) ([]string, error)
 
 	ts      *httptest.Server
 	pending sync.WaitGroup
@@ -111,6 +124,7 @@ type Server struct {
 	roles     map[string]string // role ARN → trust policy
 	images    map[string]string // repository:tag → digest
 	denied    map[string]bool   // principal ARN + " " + action
+	trainings map[string]*trainingJob
 }
 
 type injection struct {
@@ -135,6 +149,9 @@ func New() *Server {
 		roles:            map[string]string{},
 		images:           map[string]string{},
 		denied:           map[string]bool{},
+		trainings:        map[string]*trainingJob{},
+		Now:              time.Now,
+		TrainingPhase:    time.Second,
 		Caller:           "arn:aws:iam::" + Account + ":user/easel",
 	}
 	s.ts = httptest.NewServer(s)
