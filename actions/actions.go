@@ -50,7 +50,7 @@ type Deps struct {
 	// registered besides the Workers one (Trainings.SetBackend).
 	TrainInstanceType string
 	TrainBackends     []trainer.Backend
-	Log         *slog.Logger
+	Log               *slog.Logger
 	// Metrics records what the actions see happen (nil: nothing).
 	Metrics *metrics.Set
 }
