@@ -120,7 +120,10 @@ func TestTrainingReporterCompleted(t *testing.T) {
 	if l := lin[uuid.MustParse(lora["id"].(string))]; l != want || l.BaseSHA256 == "" {
 		t.Errorf("lineage = %+v, want %+v", l, want)
 	}
-	waitFor(t, "the LoRA's SHA-256", func() bool { c := checkpointNamed(t, s, alice, "cat.safetensors"); return c["sha256"] != "" && c["sha256"] != nil })
+	waitFor(t, "the LoRA's SHA-256", func() bool {
+		c := checkpointNamed(t, s, alice, "cat.safetensors")
+		return c["sha256"] != "" && c["sha256"] != nil
+	})
 
 	// Later news is ignored.
 	if err := rep.Finish(t.Context(), id, trainer.Outcome{Status: trainer.Failed, Reason: "late"}); err != nil {
