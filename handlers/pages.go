@@ -41,6 +41,7 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 			CreateJobs:    p.Can(who, policy.InferenceCreate),
 			ReadAudit:     p.Can(who, policy.AuditList),
 			ListDatasets:  p.Can(who, policy.TrainList),
+			ListTrainings: p.Can(who, policy.TrainList),
 		},
 	}
 }

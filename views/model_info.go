@@ -28,8 +28,8 @@ var kindWords = map[string]string{
 	"Stable-diffusion": "Checkpoint", "Lora": "LoRA", "VAE": "VAE", "embeddings": "Embedding", "ControlNet": "ControlNet",
 }
 
-// trainingFacts are the kohya metadata keys worth showing, with labels.
-var trainingFacts = [][2]string{
+// kohyaMetadataLabels are the kohya metadata keys worth showing, with labels.
+var kohyaMetadataLabels = [][2]string{
 	{"ss_sd_model_name", "Trained on"},
 	{"ss_output_name", "Output name"},
 	{"ss_network_module", "Network"},
@@ -73,7 +73,7 @@ func modelFacts(c store.Checkpoint) ModelFacts {
 		parts = append(parts, "pickle importing "+plural(len(info.Globals), "name", "names"))
 	}
 	f.Summary = strings.Join(parts, " · ")
-	for _, fact := range trainingFacts {
+	for _, fact := range kohyaMetadataLabels {
 		if v := info.Metadata[fact[0]]; v != "" && v != "None" {
 			f.Details = append(f.Details, [2]string{fact[1], v})
 		}

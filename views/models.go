@@ -31,6 +31,7 @@ type Can struct {
 	CreateJobs    bool
 	ReadAudit     bool
 	ListDatasets  bool
+	ListTrainings bool
 	// Set on console pages (not the error page): what they offer to create.
 	AllJobs         bool
 	CreateModels    bool
