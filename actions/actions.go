@@ -19,6 +19,7 @@ import (
 	"easel/policy"
 	"easel/secrets"
 	"easel/store"
+	"easel/trainer"
 )
 
 // JobInserter enqueues background jobs inside a transaction (River).
@@ -42,7 +43,11 @@ type Deps struct {
 	// the timings of their lease protocol.
 	WorkerPools []string
 	Workers     WorkerTimings
-	Log         *slog.Logger
+	// TrainInstanceType is EASEL_TRAIN_INSTANCE_TYPE; TrainBackends are
+	// registered besides the Workers one (Trainings.SetBackend).
+	TrainInstanceType string
+	TrainBackends     []trainer.Backend
+	Log               *slog.Logger
 }
 
 // Set is every action of one process.
@@ -54,6 +59,7 @@ type Set struct {
 	Endpoints   *Endpoints
 	Inferences  *Inferences
 	Workers     *Workers
+	Trainings   *Trainings
 }
 
 // New builds the actions over d.
@@ -67,5 +73,9 @@ func New(d Deps) *Set {
 	}
 	s.Inferences = NewInferences(d.Store, d.Policy, d.Blob, d.Jobs, s.Endpoints, d.Log)
 	s.Workers = NewWorkers(d.Store, d.Policy, d.Blob, d.Workers, d.Log)
+	s.Trainings = NewTrainings(d.Store, d.Policy, d.Blob, d.Jobs, d.WorkerPools, d.TrainInstanceType, d.Log)
+	for _, b := range d.TrainBackends {
+		s.Trainings.SetBackend(b)
+	}
 	return s
 }

@@ -163,7 +163,7 @@ func readTrainingParams(raw json.RawMessage) (trainingParams, error) {
 	}
 	p.epochs, p.saveEvery = number(in.ConfigParams.MaxTrainEpochs), number(in.ConfigParams.SaveEveryNEpochs)
 	if in.WD14 {
-		p.wd14 = &workerproto.WD14{GeneralThreshold: text(in.WD14Params.General), CharacterThreshold: text(in.WD14Params.Character)}
+		p.wd14 = &workerproto.WD14{GeneralThreshold: wdText(in.WD14Params.General), CharacterThreshold: wdText(in.WD14Params.Character)}
 	}
 	return p, nil
 }
@@ -180,8 +180,8 @@ func number(v any) int {
 	return 0
 }
 
-// text reads a JSON string or number as text; "" otherwise.
-func text(v any) string {
+// wdText reads a JSON string or number as text; "" otherwise.
+func wdText(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x

@@ -96,7 +96,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (_ *
 	}
 	a.Actions = actions.New(actions.Deps{Store: a.Store, Policy: a.Policy, Sealer: a.sealer,
 		RevealPasswords: cfg.RevealPasswords, Blob: a.Blob, Jobs: a.River, URLs: urls, GPU: a.GPU,
-		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), Log: log})
+		WorkerPools: cfg.WorkerPools, Workers: a.workerTimings(), TrainInstanceType: cfg.TrainInstanceType, Log: log})
 	workCtx, stopWork := context.WithCancel(context.Background())
 	a.stopWorkers = stopWork
 	go a.Actions.Workers.Follow(workCtx, log)

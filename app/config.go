@@ -55,6 +55,9 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// (EASEL_TRUSTED_PROXIES); empty: the peer address is the client.
 	TrustedProxies []*net.IPNet
+	// TrainInstanceType is what an empty training_instance_type means
+	// (EASEL_TRAIN_INSTANCE_TYPE).
+	TrainInstanceType string
 }
 
 // Setting documents one environment variable (the README's table).
@@ -92,6 +95,7 @@ var Settings = []Setting{
 	{"EASEL_SAGEMAKER_ENDPOINT", "(AWS)", "one URL for the SageMaker, runtime, autoscaling, CloudWatch, ECR, IAM and STS APIs (an AWS-compatible gateway that also gives the container this store, or a fake in tests)"},
 	{"EASEL_JOB_TIMEOUT", "1h", "an inference with no result this long after its start ends failed"},
 	{"EASEL_RECONCILE_INTERVAL", "10s", "how often endpoint states are refreshed from their backends"},
+	{"EASEL_TRAIN_INSTANCE_TYPE", "ml.g4dn.2xlarge", "the training backend of a training that names none: an ml.* type or a worker pool (docs/TRAINING.md)"},
 	{"EASEL_TRUSTED_PROXIES", "(none)", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; none: the peer address is the client"},
 }
 
@@ -123,6 +127,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RevealPasswords: getenv("EASEL_ESD_REVEAL_PASSWORDS") == "1",
 		LogFormat:       get("EASEL_LOG_FORMAT", ""),
 	}
+	c.TrainInstanceType = get("EASEL_TRAIN_INSTANCE_TYPE", "ml.g4dn.2xlarge")
 	var err error
 	c.AllowPrivate = getenv("EASEL_ALLOW_PRIVATE_URLS") == "1"
 	if c.MaxModelBytes, err = strconv.ParseInt(get("EASEL_MAX_MODEL_BYTES", "53687091200"), 10, 64); err != nil || c.MaxModelBytes < 1 {
