@@ -25,6 +25,8 @@ import (
 // JobInserter enqueues background jobs inside a transaction (River).
 type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// InsertManyFastTx enqueues many jobs in one statement (a crop's files).
+	InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error)
 }
 
 // Deps are what the actions use. The command line has no object store,
@@ -60,6 +62,7 @@ type Set struct {
 	Inferences  *Inferences
 	Workers     *Workers
 	Trainings   *Trainings
+	Datasets    *Datasets
 }
 
 // New builds the actions over d.
@@ -77,5 +80,6 @@ func New(d Deps) *Set {
 	for _, b := range d.TrainBackends {
 		s.Trainings.SetBackend(b)
 	}
+	s.Datasets = NewDatasets(d.Store, d.Policy, d.Blob, d.Jobs, d.Log)
 	return s
 }

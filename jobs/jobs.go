@@ -71,6 +71,8 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &deployWorker{d: d})
 	river.AddWorker(workers, &teardownWorker{d: d})
 	river.AddWorker(workers, &reconcileWorker{d: d})
+	river.AddWorker(workers, &datasetFilesWorker{d: d})
+	river.AddWorker(workers, &datasetCropWorker{d: d})
 	if d.Cfg.JobTimeout <= 0 {
 		d.Cfg.JobTimeout = time.Hour
 	}

@@ -4,10 +4,30 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
+
+// patterns caches the compiled "pattern" keywords of the document (RE2
+// reads the ECMA 262 subset the document uses).
+var patterns sync.Map
+
+// patternMatches reports whether s matches the schema pattern p; a pattern
+// RE2 cannot compile matches nothing.
+func patternMatches(p, s string) bool {
+	re, ok := patterns.Load(p)
+	if !ok {
+		compiled, err := regexp.Compile(p)
+		if err != nil {
+			return false
+		}
+		re, _ = patterns.LoadOrStore(p, compiled)
+	}
+	return re.(*regexp.Regexp).MatchString(s)
+}
 
 // validateSchema checks v (decoded with UseNumber) against the subset of
 // JSON Schema our request bodies use, and returns API Gateway's wording for
@@ -37,6 +57,9 @@ func validateSchema(schema map[string]any, v any) []string {
 		}
 		if max, ok := intKeyword(schema, "maxLength"); ok && n > max {
 			errs = append(errs, fmt.Sprintf("string %s is too long (length: %d, maximum allowed: %d)", jsonText(x), n, max))
+		}
+		if p, ok := schema["pattern"].(string); ok && !patternMatches(p, x) {
+			errs = append(errs, fmt.Sprintf("ECMA 262 regex %s does not match input string %s", jsonText(p), jsonText(x)))
 		}
 	case json.Number:
 		f, _ := new(big.Float).SetString(x.String())

@@ -79,6 +79,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.workers = handlers.NewWorkers(a.Workers)
+	h.datasets = handlers.NewDatasets(a.Datasets, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
 	h.auth = handlers.NewAuth(d.Store, d.Policy, s.sessions, d.Log)
@@ -106,6 +107,7 @@ type handlerSet struct {
 	dashboard   *handlers.Dashboard
 	workers     *handlers.Workers
 	workerPages *handlers.WorkerPages
+	datasets    *handlers.Datasets
 }
 
 // Guards returns the guard of every registered route, keyed "METHOD path".
