@@ -113,20 +113,30 @@ func (h *Workers) describeTraining(ctx context.Context, db store.DBTX, l store.T
 		return nil, err
 	}
 	t.ConfigName = name
-	prefix, files, err := store.TrainingDatasetFiles(ctx, db, l.Dataset)
+	ds, err := store.GetDataset(ctx, db, l.Dataset)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("dataset %s was deleted before the training started", l.Dataset)
 	}
 	if err != nil {
 		return nil, err
 	}
-	t.Prefix = prefix
+	files, err := store.DatasetFiles(ctx, db, l.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	t.Prefix = ds.Prefix
+	seen := map[string]bool{}
 	for _, f := range files {
-		url, err := h.blob.PresignGet(ctx, f.Key, trainingURLTTL)
+		rel := strings.TrimPrefix(f.ObjectKey, store.DatasetRoot(l.Dataset))
+		if f.Status == "Disabled" || seen[rel] {
+			continue
+		}
+		seen[rel] = true
+		url, err := h.blob.PresignGet(ctx, f.ObjectKey, trainingURLTTL)
 		if err != nil {
 			return nil, err
 		}
-		df := workerproto.DatasetFile{Path: f.Path, SHA256: f.SHA256, URL: url}
+		df := workerproto.DatasetFile{Path: rel, SHA256: f.SHA256, URL: url}
 		if f.Size != nil {
 			df.Size = *f.Size
 		}
