@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"easel/blob"
 	"easel/policy"
@@ -152,3 +153,30 @@ func logsPrefix(id string) string   { return trainPrefix(id) + "logs/" }
 func outputPrefix(id string) string { return fmt.Sprintf("Stable-diffusion/checkpoint/custom/%s/", id) }
 
 func (h *Trainings) s3(key string) string { return "s3://" + h.blob.Bucket + "/" + key }
+
+// TrainingLog is one log file of a training with a presigned GET.
+type TrainingLog struct {
+	Filename string `json:"filename"`
+	URL      string `json:"url"`
+}
+
+// LogTTL is how long a log file's presigned URL stays valid.
+const LogTTL = time.Hour
+
+// Logs returns t's log files with presigned GETs (1 h).
+func (h *Trainings) Logs(ctx context.Context, t store.Training) ([]TrainingLog, error) {
+	out := make([]TrainingLog, 0, len(t.Logs))
+	for _, name := range t.Logs {
+		u, err := h.blob.PresignGet(ctx, logsPrefix(t.ID.String())+name, LogTTL)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TrainingLog{Filename: name, URL: u})
+	}
+	return out, nil
+}
+
+// Locations returns the s3:// input and output locations of training id.
+func (h *Trainings) Locations(id string) (input, output string) {
+	return h.s3(strings.TrimSuffix(inputPrefix(id), "/")), h.s3(strings.TrimSuffix(outputPrefix(id), "/"))
+}

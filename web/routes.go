@@ -57,6 +57,10 @@ func (s *Server) apiRoutes(h handlerSet) []apiRoute {
 		{method: http.MethodGet, path: "/endpoints", guard: policy.Need(policy.EndpointList), handler: h.endpoints.ListAPI, onBehalf: true},
 		{method: http.MethodPost, path: "/endpoints", guard: policy.Need(policy.EndpointCreate), handler: h.endpoints.CreateAPI, bodyUser: "creator"},
 		{method: http.MethodDelete, path: "/endpoints", guard: policy.Need(policy.EndpointCreate), handler: h.endpoints.DeleteAPI, bodyUser: "username"},
+		{method: http.MethodGet, path: "/trainings", guard: policy.Need(policy.TrainList), handler: h.trainings.ListAPI, onBehalf: true},
+		{method: http.MethodPost, path: "/trainings", guard: policy.Need(policy.TrainCreate), handler: h.trainings.CreateAPI, onBehalf: true},
+		{method: http.MethodGet, path: "/trainings/{id}", guard: policy.Need(policy.TrainList), handler: h.trainings.GetAPI},
+		{method: http.MethodDelete, path: "/trainings", guard: policy.Need(policy.TrainCreate), handler: h.trainings.DeleteAPI},
 	}
 }
 

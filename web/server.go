@@ -79,6 +79,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	h.inferences = handlers.NewInferences(a.Inferences, d.Store, d.Policy, d.Blob, h.endpoints, d.Log)
 	h.workers = handlers.NewWorkers(a.Workers)
+	h.trainings = handlers.NewTrainings(a.Trainings, d.Store, d.Policy, d.Log)
 	h.datasets = handlers.NewDatasets(a.Datasets, d.Policy)
 	h.workerPages = handlers.NewWorkerPages(a.Workers, a.Keys, d.Policy, cfg.WorkerPools)
 	h.endpoints.ShowWorkers(h.workerPages)
@@ -107,6 +108,7 @@ type handlerSet struct {
 	dashboard   *handlers.Dashboard
 	workers     *handlers.Workers
 	workerPages *handlers.WorkerPages
+	trainings   *handlers.Trainings
 	datasets    *handlers.Datasets
 }
 
