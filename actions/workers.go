@@ -148,6 +148,12 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 			done()
 			continue
 		}
+		if err == nil && job != nil && job.Kind == workerproto.KindTraining {
+			// The worker starts by downloading the model and the dataset.
+			if perr := h.trainings.Progress(ctx, job.ID, trainer.Progress{Status: trainer.Downloading}); perr != nil {
+				h.log.Warn("recording a leased training as downloading", "training", job.ID, "error", perr)
+			}
+		}
 		left := time.Until(deadline)
 		if job != nil || err != nil || left <= 0 {
 			done()

@@ -101,6 +101,9 @@ func (h *Workers) completeTraining(ctx context.Context, key store.APIKey, in wor
 	if in.Training != nil {
 		res = *in.Training
 	}
+	if err := h.uploaded(ctx, id); err != nil {
+		return err
+	}
 	if len(res.Models)+len(res.Logs) > workerproto.MaxUploadFiles {
 		return store.Errorf(store.EInvalid, "at most %d files", workerproto.MaxUploadFiles)
 	}
@@ -123,6 +126,19 @@ func (h *Workers) completeTraining(ctx context.Context, key store.APIKey, in wor
 		}
 	}
 	return h.finishTraining(ctx, id, trainer.Outcome{Status: trainer.Completed})
+}
+
+// uploaded records a training as Uploading, with its last progress, if
+// its worker's beats did not say so before it completed.
+func (h *Workers) uploaded(ctx context.Context, id uuid.UUID) error {
+	t, err := store.FindTraining(ctx, h.store.DB(), id, false)
+	if err != nil || t.Status == trainer.Uploading {
+		return err
+	}
+	var p trainer.Progress
+	_ = json.Unmarshal(t.Progress, &p)
+	p.Status = trainer.Uploading
+	return h.trainings.Progress(ctx, id.String(), p)
 }
 
 // failTraining ends a training its worker could not run: a transient
