@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"easel/actions"
 	"easel/gpu/sim"
 	"easel/internal/testenv"
 	"easel/policy"
@@ -31,7 +33,14 @@ func simTraining(d time.Duration) func(*worker.Config) {
 // uploaded through the API and Enabled. It returns the base model's SHA-256.
 func trainingPool(t *testing.T, trainTime time.Duration) (*testenv.Server, *gpuBox, string) {
 	t.Helper()
-	s, key := workerServer(t)
+	// A slower beat than workerServer's: a training's worker must not lose
+	// its lease when the test machine is busy.
+	s := testenv.NewServer(t, testenv.WithEnv("EASEL_WORKER_POOLS", "gpus"),
+		testenv.WithEnv("EASEL_WORKER_HEARTBEAT", "1s"), testenv.WithEnv("EASEL_RECONCILE_INTERVAL", "200ms"))
+	key, _, err := s.App.Actions.Keys.Create(t.Context(), policy.Principal{Service: true}, actions.KeyInput{Name: "box", Pool: "gpus"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	admin := testenv.As("admin")
 	sha := workerModel(t, s, "base.safetensors", []byte("the weights of base.safetensors, to train a LoRA on"))
 	box := startBox(t, s, key, "trainer-1", sim.Options{}, simTraining(trainTime))
@@ -167,6 +176,11 @@ func TestTrainingOnASimulatorWorker(t *testing.T) {
 	}
 	if n := box.stats(t).Loras["cat_lora.safetensors"]; n != 1 {
 		t.Errorf("the WebUI applied the LoRA %d times, want 1", n)
+	}
+	// The Workers page says the worker's trainings are simulated.
+	c := signIn(t, s, "admin", testenv.AdminPassword)
+	if page := getPage(t, c, s.URL+"/workers"); !strings.Contains(page, `data-testid="worker-trainer-trainer-1">training simulator`) {
+		t.Error("the Workers page does not label the training simulator")
 	}
 }
 
