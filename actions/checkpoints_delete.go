@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"easel/jobs"
 	"easel/policy"
@@ -44,8 +45,7 @@ func (h *Checkpoints) Delete(ctx context.Context, actor policy.Principal, rawIDs
 			return err
 		}
 		for _, c := range deleted {
-			prefix, _ := h.location(c.Type, c.ID)
-			if _, err := h.jobs.InsertTx(ctx, tx, jobs.DeletePrefixArgs{Prefix: prefix + "/"}, nil); err != nil {
+			if _, err := h.jobs.InsertTx(ctx, tx, h.deleteFiles(c), nil); err != nil {
 				return fmt.Errorf("enqueue delete: %w", err)
 			}
 			if err := store.Audit(ctx, tx, actor.Name(), "checkpoint.delete", c.ID.String(), strings.Join(c.Names, ",")); err != nil {
@@ -54,6 +54,29 @@ func (h *Checkpoints) Delete(ctx context.Context, actor policy.Principal, rawIDs
 		}
 		return nil
 	})
+}
+
+// deleteFiles is the job that removes c's files: its folder with open
+// uploads, or only <s3_location>/<name> when the folder is shared (a
+// training's LoRAs live in the training's output folder).
+func (h *Checkpoints) deleteFiles(c store.Checkpoint) river.JobArgs {
+	prefix, own := h.location(c.Type, c.ID)
+	if c.S3Location == own {
+		return jobs.DeletePrefixArgs{Prefix: prefix + "/"}
+	}
+	if !strings.HasPrefix(c.S3Location, "s3://"+h.blob.Bucket+"/") {
+		return jobs.DeleteObjectsArgs{} // not in our bucket: nothing of ours to remove
+	}
+	keys := make([]string, len(c.Names))
+	for i, n := range c.Names {
+		keys[i] = h.folderOf(c) + "/" + n
+	}
+	return jobs.DeleteObjectsArgs{Keys: keys}
+}
+
+// folderOf is the key prefix of c's files (no trailing slash).
+func (h *Checkpoints) folderOf(c store.Checkpoint) string {
+	return strings.TrimPrefix(c.S3Location, "s3://"+h.blob.Bucket+"/")
 }
 
 // Share sets which roles may use a checkpoint (its creator, or

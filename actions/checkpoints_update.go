@@ -282,7 +282,7 @@ func (h *Checkpoints) rename(ctx context.Context, tx pgx.Tx, c store.Checkpoint,
 	if err := store.UpdateCheckpoint(ctx, tx, c.ID, store.CheckpointUpdate{Names: names}, h.store.Now()); err != nil {
 		return Unchanged, err
 	}
-	prefix, _ := h.location(c.Type, c.ID)
+	prefix := h.folderOf(c) // a trained LoRA's folder is its training's
 	args := jobs.RenameArgs{From: prefix + "/" + c.Names[0], To: prefix + "/" + name}
 	if _, err := h.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 		return Unchanged, fmt.Errorf("enqueue rename: %w", err)

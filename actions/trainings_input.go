@@ -94,6 +94,10 @@ func positiveInteger(v any, path string) (int64, error) {
 			i = int64(f)
 		}
 		n = i
+	case int64:
+		n = x
+	case int:
+		n = int64(x)
 	case float64:
 		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
 			return 0, store.FieldError(path, "%s must be an integer", path)

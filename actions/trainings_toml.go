@@ -102,3 +102,26 @@ func tomlValue(v any, path string) (any, error) {
 	}
 	return v, nil
 }
+
+// ConfigFromTOML reads the [training] table of an edited kohya TOML (the
+// console's advanced settings) as config_params.
+func ConfigFromTOML(text string) (map[string]any, error) {
+	var doc map[string]any
+	if _, err := toml.Decode(text, &doc); err != nil {
+		return nil, store.FieldError("config_params", "the kohya settings are not valid TOML: %v", err)
+	}
+	training, ok := doc["training"].(map[string]any)
+	if !ok {
+		return nil, store.FieldError("config_params", "the kohya settings have no [training] table")
+	}
+	return training, nil
+}
+
+// PreviewConfig is the merged TOML a training with config would use.
+func (h *Trainings) PreviewConfig(fmType string, config map[string]any) ([]byte, error) {
+	fm, err := checkFMType(fmType)
+	if err != nil {
+		return nil, err
+	}
+	return MergeKohyaConfig(fm, config)
+}

@@ -53,6 +53,9 @@ func (h *Checkpoints) Page(c echo.Context) error {
 	for _, ck := range list {
 		p.Rows = append(p.Rows, h.row(who, ck))
 	}
+	if err := h.addLineage(ctx, p.Rows); err != nil {
+		return err
+	}
 	return Render(c, http.StatusOK, views.Models(p))
 }
 
@@ -70,6 +73,11 @@ func (h *Checkpoints) renderRow(c echo.Context, edit func(*views.ModelRow) error
 		return err
 	}
 	r := h.row(actor(c), ck)
+	rows := []views.ModelRow{r}
+	if err := h.addLineage(c.Request().Context(), rows); err != nil {
+		return err
+	}
+	r = rows[0]
 	if edit != nil {
 		if err := edit(&r); err != nil {
 			return err

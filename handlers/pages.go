@@ -39,6 +39,7 @@ func BaseView(c echo.Context, p *policy.Policy, title, active string) views.Base
 			ListEndpoints: p.Can(who, policy.EndpointList),
 			ListJobs:      p.Can(who, policy.InferenceList),
 			CreateJobs:    p.Can(who, policy.InferenceCreate),
+			ListTrainings: p.Can(who, policy.TrainList),
 		},
 	}
 }

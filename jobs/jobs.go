@@ -66,6 +66,7 @@ func NewClient(pool *pgxpool.Pool, d Deps) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &renameWorker{d: d})
 	river.AddWorker(workers, &checksumWorker{d: d})
 	river.AddWorker(workers, &deletePrefixWorker{d: d})
+	river.AddWorker(workers, &deleteObjectsWorker{d: d})
 	river.AddWorker(workers, &abandonedUploadsWorker{d: d})
 	river.AddWorker(workers, &expiredSessionsWorker{d: d})
 	river.AddWorker(workers, &deployWorker{d: d})

@@ -35,6 +35,8 @@ type ModelRow struct {
 	// row refreshes itself until it is there).
 	Hashing bool
 	Error   string
+	// Lineage says where a trained LoRA came from (nil for others).
+	Lineage *store.Lineage
 }
 
 // ShareForm edits which roles may use a model.

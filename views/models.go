@@ -29,6 +29,7 @@ type Can struct {
 	ListEndpoints bool
 	ListJobs      bool
 	CreateJobs    bool
+	ListTrainings bool
 	// Set on console pages (not the error page): what they offer to create.
 	AllJobs         bool
 	CreateModels    bool

@@ -191,7 +191,7 @@ func TestBrowserPhone(t *testing.T) {
 		shown := run(b, "links", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-testid="nav"] a')).filter((a) => {
 			const r = a.getBoundingClientRect(); return a.offsetParent && r.width > 0 && r.left >= 0 && r.right <= innerWidth;
 		}).map((a) => a.dataset.testid)`))
-		if want := []string{"nav-dashboard", "nav-users", "nav-roles", "nav-generate", "nav-gallery", "nav-models", "nav-endpoints", "nav-workers", "nav-keys"}; !slices.Equal(shown, want) {
+		if want := []string{"nav-dashboard", "nav-users", "nav-roles", "nav-generate", "nav-gallery", "nav-models", "nav-trainings", "nav-endpoints", "nav-workers", "nav-keys"}; !slices.Equal(shown, want) {
 			t.Errorf("%s: menu shows %v on screen, want %v", scheme, shown, want)
 		}
 		b.do(scheme+": go to models", chromedp.Click(tid("nav-models")), chromedp.WaitVisible(tid("models-table")))

@@ -120,6 +120,14 @@ func (s *Server) pageRoutes(h handlerSet) []pageRoute {
 		{http.MethodGet, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GeneratePage},
 		{http.MethodPost, "/generate", policy.Need(policy.InferenceCreate), h.inferences.GenerateSubmit},
 
+		{http.MethodGet, "/trainings", policy.Need(policy.TrainList), h.trainings.Page},
+		{http.MethodPost, "/trainings", policy.Need(policy.TrainCreate), h.trainings.CreatePage},
+		{http.MethodPost, "/trainings/preview", policy.Need(policy.TrainCreate), h.trainings.PreviewPage},
+		{http.MethodGet, "/trainings/:id", policy.Need(policy.TrainList), h.trainings.DetailPage},
+		{http.MethodGet, "/trainings/:id/detail", policy.Need(policy.TrainList), h.trainings.DetailFragment},
+		{http.MethodPost, "/trainings/:id/stop", policy.Need(policy.TrainCreate), h.trainings.StopPage},
+		{http.MethodDelete, "/trainings/:id", policy.Need(policy.TrainCreate), h.trainings.DeletePage},
+
 		// Every signed-in user manages their own keys; the handler narrows.
 		{http.MethodGet, "/workers", policy.Need(policy.EndpointList), h.workerPages.Page},
 		{http.MethodPost, "/workers", policy.Need(policy.EndpointAll), h.workerPages.AddPage},
