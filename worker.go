@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"easel/internal/logx"
 	"easel/worker"
@@ -21,6 +23,9 @@ func workerCommand(ctx context.Context, args []string, getenv func(string) strin
 	name := fs.String("name", "", "how the console shows this worker (default: the host name)")
 	cacheSize := fs.String("cache-size", "200GiB", "the most the downloaded models may take")
 	grace := fs.Duration("grace", worker.DefaultGrace, "how long a running job may finish after SIGTERM")
+	sdScripts := fs.String("sd-scripts", "", "the kohya sd-scripts folder to train LoRAs with, or \"sim\" for the training SIMULATOR (default: take no trainings)")
+	trainDir := fs.String("train-dir", "", "where trainings are prepared and run (default: easel-train in the temporary folder)")
+	simTrainTime := fs.Duration("sim-train-time", 20*time.Second, "how long a simulated training takes (--sd-scripts sim)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,6 +34,9 @@ func workerCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	if *name == "" {
 		*name, _ = os.Hostname()
+	}
+	if *sdScripts == worker.SimulatorSDScripts {
+		fmt.Fprintln(stdout, "easel worker: trainings are SIMULATED (--sd-scripts sim): the LoRAs it writes are synthetic and untrained")
 	}
 	size, err := worker.ParseSize(*cacheSize)
 	if err != nil {
@@ -39,7 +47,8 @@ func workerCommand(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	w, err := worker.New(worker.Config{Server: *server, Key: *key, Name: *name, ModelsDir: *modelsDir,
-		CacheSize: size, Backend: backend, Grace: *grace, Log: logx.New(getenv("EASEL_LOG_FORMAT"), stdout)})
+		CacheSize: size, Backend: backend, Grace: *grace, Log: logx.New(getenv("EASEL_LOG_FORMAT"), stdout),
+		SDScripts: *sdScripts, TrainDir: *trainDir, SimTrainTime: *simTrainTime})
 	if err != nil {
 		return err
 	}

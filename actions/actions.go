@@ -92,5 +92,6 @@ func New(d Deps) *Set {
 		s.Trainings.SetBackend(b)
 	}
 	s.Datasets = NewDatasets(d.Store, d.Policy, d.Blob, d.Jobs, d.Log)
+	s.Workers.SetTrainings(s.Trainings)
 	return s
 }

@@ -107,6 +107,11 @@ func (h *Trainings) Create(ctx context.Context, actor policy.Principal, in Train
 		if err := store.StartedTraining(ctx, tx, id, jobName, h.store.Now()); err != nil {
 			return err
 		}
+		if backend.Kind() == trainer.Workers { // wake a waiting worker that can train
+			if err := AnnounceTraining(ctx, tx, instanceType); err != nil {
+				return err
+			}
+		}
 		return store.Audit(ctx, tx, actor.Name(), "training.start", ids, backend.Kind()+" "+instanceType)
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) { // not found: deleted meanwhile

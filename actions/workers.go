@@ -15,6 +15,7 @@ import (
 	"easel/metrics"
 	"easel/policy"
 	"easel/store"
+	"easel/trainer"
 	"easel/workerproto"
 )
 
@@ -59,6 +60,8 @@ type Workers struct {
 	// draining closes when the server shuts down: waiting leases end.
 	draining  chan struct{}
 	drainOnce sync.Once
+	// trainings hears how trainings on workers go (SetTrainings).
+	trainings trainer.Reporter
 }
 
 // NewWorkers returns the workers actions.
@@ -81,11 +84,15 @@ func (h *Workers) Hello(ctx context.Context, key store.APIKey, in workerproto.He
 		return workerproto.Welcome{}, err
 	}
 	now := h.store.Now()
+	if err := checkTrainer(in.Trainer); err != nil {
+		return workerproto.Welcome{}, err
+	}
 	var id uuid.UUID
 	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		id, err = store.SaveWorker(ctx, tx, store.Worker{Pool: key.Pool, Name: in.Name, KeyID: key.ID,
-			GPU: in.GPU, GPUMemoryMiB: in.GPUMemoryMiB, WebUI: in.WebUI, Cached: storeModels(in.Cached), StartedAt: now})
+			GPU: in.GPU, GPUMemoryMiB: in.GPUMemoryMiB, WebUI: in.WebUI, Cached: storeModels(in.Cached),
+			Trainer: in.Trainer, StartedAt: now})
 		if err != nil {
 			return err
 		}
@@ -95,7 +102,7 @@ func (h *Workers) Hello(ctx context.Context, key store.APIKey, in workerproto.He
 	if err != nil {
 		return workerproto.Welcome{}, err
 	}
-	h.log.Info("worker online", "pool", key.Pool, "worker", in.Name, "gpu", in.GPU, "webui", in.WebUI)
+	h.log.Info("worker online", "pool", key.Pool, "worker", in.Name, "gpu", in.GPU, "webui", in.WebUI, "trainer", in.Trainer)
 	return workerproto.Welcome{WorkerID: id.String(), Pool: key.Pool,
 		HeartbeatInterval: workerproto.Duration{Duration: h.t.Heartbeat},
 		LeaseTTL:          workerproto.Duration{Duration: h.t.leaseTTL()}}, nil
@@ -111,6 +118,9 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 	if err != nil {
 		return nil, errUnknownWorker
 	}
+	if err := checkTrainer(in.Trainer); err != nil {
+		return nil, err
+	}
 	cached := storeModels(in.Cached)
 	shas := make([]string, 0, len(cached))
 	for _, m := range cached {
@@ -125,14 +135,15 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 	hold := time.Now().Add(affinityHold)
 	for {
 		onlyLoaded := in.Loaded != "" && time.Now().Before(hold)
-		woken, done := h.wake.wait(key.Pool, in.Loaded, shas)
+		woken, done := h.wake.wait(key.Pool, in.Loaded, shas, in.Trainer != "")
 		// One transaction a look: the worker recorded alive (at first,
 		// then once a pollWait), a job leased and described.
 		var job *workerproto.Job
+		var doomed *doomedTraining
 		touch := touched.IsZero() || time.Since(touched) >= h.t.pollWait()
 		err := h.store.InTx(ctx, func(tx pgx.Tx) error {
 			if touch {
-				got, err := store.TouchWorker(ctx, tx, id, key.ID, cached, in.Loaded, h.store.Now())
+				got, err := store.TouchWorker(ctx, tx, id, key.ID, cached, in.Loaded, in.Trainer, h.store.Now())
 				if errors.Is(err, store.ErrNotFound) {
 					return errUnknownWorker
 				}
@@ -143,10 +154,25 @@ func (h *Workers) Lease(ctx context.Context, key store.APIKey, in workerproto.Le
 			}
 			var err error
 			job, err = h.leaseOne(ctx, tx, w, in.Loaded, shas, onlyLoaded)
+			if job == nil && err == nil && !onlyLoaded {
+				job, doomed, err = h.leaseTraining(ctx, tx, w)
+			}
 			return err
 		})
 		if err == nil && touch {
 			touched = time.Now()
+		}
+		if err == nil && doomed != nil {
+			h.log.Info("training failed before a worker could run it", "training", doomed.id, "error", doomed.reason)
+			h.finishTraining(ctx, doomed.id, trainer.Outcome{Status: trainer.Failed, Reason: doomed.reason})
+			done()
+			continue
+		}
+		if err == nil && job != nil && job.Kind == workerproto.KindTraining {
+			// The worker starts by downloading the model and the dataset.
+			if perr := h.trainings.Progress(ctx, job.ID, trainer.Progress{Status: trainer.Downloading}); perr != nil {
+				h.log.Warn("recording a leased training as downloading", "training", job.ID, "error", perr)
+			}
 		}
 		left := time.Until(deadline)
 		if job != nil || err != nil || left <= 0 {
@@ -220,6 +246,9 @@ func (h *Workers) leaseOne(ctx context.Context, tx pgx.Tx, w store.Worker, loade
 // A job that ended meanwhile (cancelled, timed out) answers Cancelled; a
 // lease that is no longer the caller's is EConflict.
 func (h *Workers) Heartbeat(ctx context.Context, key store.APIKey, in workerproto.Heartbeat) (workerproto.HeartbeatReply, error) {
+	if in.Kind == workerproto.KindTraining {
+		return h.trainingHeartbeat(ctx, in)
+	}
 	job, token, err := parseLease(in.JobID, in.Token)
 	if err != nil {
 		return workerproto.HeartbeatReply{}, err

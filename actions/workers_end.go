@@ -21,6 +21,9 @@ import (
 // parameter file written, and the job marked succeeded, exactly once. A
 // worker reporting another model than the job's fails the job instead.
 func (h *Workers) Complete(ctx context.Context, key store.APIKey, in workerproto.Complete) error {
+	if in.Kind == workerproto.KindTraining {
+		return h.completeTraining(ctx, key, in)
+	}
 	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID, note *endNote) error {
 		note.fetched, note.downloaded = true, in.Downloaded
 		if in.Images < 1 || in.Images > jobs.MaxImages {
@@ -69,6 +72,9 @@ func (h *Workers) collect(ctx context.Context, id, token uuid.UUID, n int) ([]st
 // Fail ends a job its worker could not run: a transient failure gives it
 // back to the pool (up to maxLeases leases), any other fails it.
 func (h *Workers) Fail(ctx context.Context, key store.APIKey, in workerproto.Fail) error {
+	if in.Kind == workerproto.KindTraining {
+		return h.failTraining(ctx, key, in)
+	}
 	return h.ending(ctx, key, in.JobID, in.Token, func(tx pgx.Tx, inf store.Inference, token uuid.UUID, note *endNote) error {
 		reason := strings.TrimSpace(in.Error)
 		if reason == "" {

@@ -27,9 +27,10 @@ type wake struct {
 }
 
 type waiter struct {
-	ch     chan struct{}
-	loaded string          // SHA-256 of the checkpoint its WebUI has loaded
-	cached map[string]bool // SHA-256s of the files it has
+	ch       chan struct{}
+	canTrain bool
+	loaded   string          // SHA-256 of the checkpoint its WebUI has loaded
+	cached   map[string]bool // SHA-256s of the files it has
 }
 
 func newWake() *wake { return &wake{waiters: map[string][]*waiter{}} }
@@ -38,8 +39,8 @@ func newWake() *wake { return &wake{waiters: map[string][]*waiter{}} }
 // worker has: the channel is closed by an announcement; done must be
 // called when the call stops waiting. Register before looking for work,
 // so an announcement in between is not lost.
-func (w *wake) wait(pool, loaded string, cached []string) (woken <-chan struct{}, done func()) {
-	me := &waiter{ch: make(chan struct{}), loaded: loaded, cached: map[string]bool{}}
+func (w *wake) wait(pool, loaded string, cached []string, canTrain bool) (woken <-chan struct{}, done func()) {
+	me := &waiter{ch: make(chan struct{}), loaded: loaded, cached: map[string]bool{}, canTrain: canTrain}
 	for _, sha := range cached {
 		me.cached[sha] = true
 	}
@@ -79,7 +80,12 @@ func (w *wake) ring(pool, sha string) {
 		return
 	}
 	best := 0
-	if sha != "" {
+	if sha == trainingAnnouncement {
+		// A training: the longest waiting worker that can train.
+		if best = slices.IndexFunc(list, func(c *waiter) bool { return c.canTrain }); best < 0 {
+			return
+		}
+	} else if sha != "" {
 		if i := slices.IndexFunc(list, func(c *waiter) bool { return c.loaded == sha }); i >= 0 {
 			best = i
 		} else if i := slices.IndexFunc(list, func(c *waiter) bool { return c.cached[sha] }); i >= 0 {
@@ -98,8 +104,10 @@ func announce(ctx context.Context, db store.DBTX, pool, sha string) error {
 }
 
 // Follow relays announcements to the waiting Lease calls until ctx ends,
-// reconnecting when the connection drops.
+// reconnecting when the connection drops; meanwhile it sweeps the
+// trainings no worker will end (sweepTrainings).
 func (h *Workers) Follow(ctx context.Context, log *slog.Logger) {
+	go h.sweepTrainings(ctx)
 	for ctx.Err() == nil {
 		err := h.store.Listen(ctx, workChannel, func(payload string) error {
 			pool, sha, _ := strings.Cut(payload, "\n")

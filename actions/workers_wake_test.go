@@ -15,10 +15,10 @@ func closed(ch <-chan struct{}) bool {
 // the one that waited longest; a reconnect wakes them all.
 func TestWakeHandsEachAnnouncementToOneWaiter(t *testing.T) {
 	w := newWake()
-	first, _ := w.wait("gpus", "", nil)
-	second, _ := w.wait("gpus", "", nil)
-	gone, leave := w.wait("gpus", "", nil)
-	other, _ := w.wait("lab", "", nil)
+	first, _ := w.wait("gpus", "", nil, false)
+	second, _ := w.wait("gpus", "", nil, false)
+	gone, leave := w.wait("gpus", "", nil, false)
+	other, _ := w.wait("lab", "", nil, false)
 	leave() // stopped waiting: never woken
 	w.ring("gpus", "")
 	if !closed(first) || closed(second) || closed(gone) || closed(other) {
@@ -40,9 +40,9 @@ func TestWakeHandsEachAnnouncementToOneWaiter(t *testing.T) {
 // that has its checkpoint loaded, else cached, else the longest waiting.
 func TestWakePrefersTheWorkerWithTheModel(t *testing.T) {
 	w := newWake()
-	plain, _ := w.wait("gpus", "", nil)
-	hasIt, _ := w.wait("gpus", "other", []string{"aaa"})
-	loadedIt, _ := w.wait("gpus", "aaa", []string{"aaa"})
+	plain, _ := w.wait("gpus", "", nil, false)
+	hasIt, _ := w.wait("gpus", "other", []string{"aaa"}, false)
+	loadedIt, _ := w.wait("gpus", "aaa", []string{"aaa"}, false)
 	w.ring("gpus", "aaa")
 	if !closed(loadedIt) || closed(hasIt) || closed(plain) {
 		t.Fatal("the job did not go to the worker with the checkpoint loaded")
@@ -54,5 +54,30 @@ func TestWakePrefersTheWorkerWithTheModel(t *testing.T) {
 	w.ring("gpus", "bbb")
 	if !closed(plain) {
 		t.Fatal("with nobody having the checkpoint, the job did not go to the longest waiting worker")
+	}
+}
+
+// TestWakeTrainingGoesToATrainer: a training wakes the longest waiting
+// worker that can train, and no other.
+func TestWakeTrainingGoesToATrainer(t *testing.T) {
+	w := newWake()
+	plain, _ := w.wait("gpus", "aaa", nil, false)
+	trainer, _ := w.wait("gpus", "", nil, true)
+	w.ring("gpus", trainingAnnouncement)
+	select {
+	case <-trainer:
+	default:
+		t.Fatal("the worker that can train was not woken")
+	}
+	select {
+	case <-plain:
+		t.Fatal("a worker that cannot train was woken for a training")
+	default:
+	}
+	w.ring("gpus", trainingAnnouncement) // nobody can train now: nobody is woken
+	select {
+	case <-plain:
+		t.Fatal("a worker that cannot train was woken for a training")
+	default:
 	}
 }

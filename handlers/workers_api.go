@@ -97,3 +97,16 @@ func (h *Workers) Fail(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+// Upload is POST /workers/v1/upload: presigned PUTs for a training's files.
+func (h *Workers) Upload(c echo.Context) error {
+	var in workerproto.UploadRequest
+	if err := decodeWorker(c, &in); err != nil {
+		return err
+	}
+	out, err := h.Workers.Upload(c.Request().Context(), workerKey(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -26,6 +26,7 @@ func (s *Server) workerRoutes(h handlerSet) {
 		{workerproto.PathHeartbeat, h.workers.Heartbeat},
 		{workerproto.PathComplete, h.workers.Complete},
 		{workerproto.PathFail, h.workers.Fail},
+		{workerproto.PathUpload, h.workers.Upload},
 	} {
 		s.guards[http.MethodPost+" "+r.path] = policy.WorkerKey
 		s.Echo.POST(r.path, r.handler, s.requireWorkerKey)

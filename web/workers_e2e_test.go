@@ -46,7 +46,7 @@ func (c cuttable) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func startBox(t *testing.T, s *testenv.Server, key, name string, opts sim.Options) *gpuBox {
+func startBox(t *testing.T, s *testenv.Server, key, name string, opts sim.Options, more ...func(*worker.Config)) *gpuBox {
 	t.Helper()
 	b := &gpuBox{dir: t.TempDir()}
 	if err := os.MkdirAll(filepath.Join(b.dir, sim.CheckpointDir), 0o755); err != nil {
@@ -58,10 +58,14 @@ func startBox(t *testing.T, s *testenv.Server, key, name string, opts sim.Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(worker.Config{Server: s.URL, Key: key, Name: name, ModelsDir: b.dir, CacheSize: 1 << 30,
+	cfg := worker.Config{Server: s.URL, Key: key, Name: name, ModelsDir: b.dir, CacheSize: 1 << 30,
 		Backend: backend, HTTP: &http.Client{Transport: cuttable{b}}, Grace: time.Second,
 		RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, InterruptWait: 2 * time.Second,
-		Log: slog.New(slog.DiscardHandler)})
+		Log: slog.New(slog.DiscardHandler)}
+	for _, f := range more {
+		f(&cfg)
+	}
+	w, err := worker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

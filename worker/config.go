@@ -8,9 +8,13 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"easel/workerproto"
 )
 
 // Config is what a Worker needs. Zero durations take the defaults.
@@ -41,6 +45,33 @@ type Config struct {
 	// InterruptWait is how long to wait for the WebUI to answer after an
 	// interrupt (30s).
 	InterruptWait time.Duration
+	// SDScripts is the kohya sd-scripts folder the worker trains LoRAs
+	// with, SimulatorSDScripts for the training simulator, or "" (the
+	// worker takes no trainings).
+	SDScripts string
+	// TrainDir is where trainings are prepared and run (a folder under the
+	// system's temporary folder by default); each gets its own subfolder,
+	// removed at its end.
+	TrainDir string
+	// SimTrainTime is how long a simulated training takes (20s).
+	SimTrainTime time.Duration
+	// TrainGrace is how long sd-scripts has to exit after SIGTERM before
+	// it is killed (10s).
+	TrainGrace time.Duration
+}
+
+// SimulatorSDScripts as --sd-scripts makes the worker simulate trainings.
+const SimulatorSDScripts = "sim"
+
+// trainer is what the worker says it trains with.
+func (c *Config) trainer() string {
+	switch c.SDScripts {
+	case "":
+		return workerproto.TrainerNone
+	case SimulatorSDScripts:
+		return workerproto.TrainerSimulator
+	}
+	return workerproto.TrainerSDScripts
 }
 
 // Validate reports the first missing or wrong setting.
@@ -61,6 +92,11 @@ func (c *Config) Validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("--server %q is not an http(s) URL", c.Server)
 	}
+	if c.SDScripts != "" && c.SDScripts != SimulatorSDScripts {
+		if _, err := os.Stat(filepath.Join(c.SDScripts, "train_network.py")); err != nil {
+			return fmt.Errorf("--sd-scripts %s is not a kohya sd-scripts folder (no train_network.py): %w", c.SDScripts, err)
+		}
+	}
 	return nil
 }
 
@@ -74,6 +110,11 @@ func (c *Config) setDefaults() {
 	def(&c.RetryBase, time.Second)
 	def(&c.RetryMax, 30*time.Second)
 	def(&c.InterruptWait, 30*time.Second)
+	def(&c.SimTrainTime, 20*time.Second)
+	def(&c.TrainGrace, 10*time.Second)
+	if c.TrainDir == "" {
+		c.TrainDir = filepath.Join(os.TempDir(), "easel-train")
+	}
 	if c.DownloadAttempts <= 0 {
 		c.DownloadAttempts = 4
 	}

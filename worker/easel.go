@@ -110,7 +110,7 @@ const userAgent = "easel-worker/1"
 
 // hello introduces the worker, retrying until Easel answers.
 func (w *Worker) hello(ctx context.Context) error {
-	h := workerproto.Hello{Name: w.cfg.Name}
+	h := workerproto.Hello{Name: w.cfg.Name, Trainer: w.cfg.trainer()}
 	h.Cached, _ = w.cachedModels(ctx)
 	h.GPU, h.GPUMemoryMiB = w.cfg.GPU(ctx)
 	if d, err := w.backend.Describe(ctx); err == nil {
@@ -133,6 +133,7 @@ func (w *Worker) hello(ctx context.Context) error {
 	}
 	w.welcome = wel
 	w.log.Info("Easel welcomed the worker", "worker_id", wel.WorkerID, "pool", wel.Pool,
-		"heartbeat_interval", wel.HeartbeatInterval.Duration, "gpu", h.GPU, "webui", h.WebUI, "cached", len(h.Cached))
+		"heartbeat_interval", wel.HeartbeatInterval.Duration, "gpu", h.GPU, "webui", h.WebUI, "cached", len(h.Cached),
+		"trainer", h.Trainer)
 	return nil
 }

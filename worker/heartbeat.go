@@ -32,12 +32,47 @@ type jobState struct {
 	step     int
 	steps    int
 	deadline time.Time
+	// training is a training's progress (nil for an inference).
+	training *workerproto.TrainingProgress
+}
+
+// setTraining records a training's progress.
+func (s *jobState) setTraining(p workerproto.TrainingProgress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.training = &p
+}
+
+// trainingProgress returns a copy of a training's progress.
+func (s *jobState) trainingProgress() workerproto.TrainingProgress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.training == nil {
+		return workerproto.TrainingProgress{Status: workerproto.TrainingDownloading}
+	}
+	return *s.training
+}
+
+// updateTraining changes a training's progress under the lock.
+func (s *jobState) updateTraining(f func(p *workerproto.TrainingProgress)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.training == nil {
+		s.training = &workerproto.TrainingProgress{Status: workerproto.TrainingDownloading}
+	}
+	f(s.training)
 }
 
 func (s *jobState) set(stage string, progress float64, step, steps int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stage, s.progress, s.step, s.steps = stage, progress, step, steps
+}
+
+func (s *jobState) stageNow() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stage
 }
 
 func (s *jobState) get() (stage string, progress float64, step, steps int) {
@@ -95,6 +130,10 @@ func (w *Worker) heartbeats(ctx context.Context, job *workerproto.Job, st *jobSt
 // progress builds a heartbeat, asking the WebUI how far it is while it
 // generates.
 func (w *Worker) progress(ctx context.Context, job *workerproto.Job, st *jobState) workerproto.Heartbeat {
+	if job.Kind == workerproto.KindTraining {
+		p := st.trainingProgress()
+		return workerproto.Heartbeat{JobID: job.ID, Token: job.Token, Kind: job.Kind, Training: &p, Stage: st.stageNow()}
+	}
 	stage, fraction, step, steps := st.get()
 	if stage == stageSwitching || stage == stageGenerating {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)

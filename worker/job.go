@@ -25,6 +25,14 @@ func (e *jobError) Error() string { return e.reason }
 // leaves the job Grace to finish; then it is interrupted and failed as
 // transient.
 func (w *Worker) runJob(ctx context.Context, job *workerproto.Job) {
+	st := &jobState{stage: stageDownloading, deadline: job.Deadline.Time}
+	w.runLeased(ctx, job, st, w.execute)
+}
+
+// runLeased runs a leased job (an inference or a training) with
+// heartbeats, gives it Grace at shutdown, and reports its end.
+func (w *Worker) runLeased(ctx context.Context, job *workerproto.Job, st *jobState,
+	execute func(context.Context, *workerproto.Job, *jobState) (workerproto.Complete, error)) {
 	log := w.log.With("job", job.ID)
 	jctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stop(nil)
@@ -44,14 +52,13 @@ func (w *Worker) runJob(ctx context.Context, job *workerproto.Job) {
 		}
 	}()
 
-	st := &jobState{stage: stageDownloading, deadline: job.Deadline.Time}
 	hctx, stopBeats := context.WithCancel(jctx)
 	beating := make(chan struct{})
 	go func() {
 		defer close(beating)
 		w.heartbeats(hctx, job, st, stop)
 	}()
-	done, err := w.execute(jctx, job, st)
+	done, err := execute(jctx, job, st)
 	stopBeats()
 	<-beating
 
@@ -70,7 +77,7 @@ func (w *Worker) runJob(ctx context.Context, job *workerproto.Job) {
 		}
 		return
 	}
-	f := workerproto.Fail{JobID: job.ID, Token: job.Token, Error: err.Error(), Transient: true}
+	f := workerproto.Fail{JobID: job.ID, Token: job.Token, Error: err.Error(), Transient: true, Kind: job.Kind}
 	var je *jobError
 	switch cause := context.Cause(jctx); {
 	case errors.Is(cause, errLeaseLost):

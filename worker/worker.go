@@ -59,7 +59,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		req := workerproto.LeaseRequest{WorkerID: w.welcome.WorkerID,
-			Wait: workerproto.Duration{Duration: workerproto.MaxWait}, Cached: cached}
+			Wait: workerproto.Duration{Duration: workerproto.MaxWait}, Cached: cached, Trainer: w.cfg.trainer()}
 		if l, err := w.backend.Loaded(ctx); err == nil {
 			req.Loaded = l.SHA256
 		}
@@ -81,6 +81,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Warn("lease failed; retrying", "error", err)
 			sleep(ctx, w.backoff(n))
 			n++
+		case status == http.StatusOK && job.Kind == workerproto.KindTraining:
+			n = 0
+			w.runTraining(ctx, &job)
 		case status == http.StatusOK:
 			n = 0
 			w.log.Info("job leased", "job", job.ID, "task", job.Task, "checkpoint", job.Checkpoint)

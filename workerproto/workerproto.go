@@ -32,6 +32,8 @@ const (
 	PathHeartbeat = "/workers/v1/heartbeat"
 	PathComplete  = "/workers/v1/complete"
 	PathFail      = "/workers/v1/fail"
+	// PathUpload presigns uploads of a training's result and logs.
+	PathUpload = "/workers/v1/upload"
 )
 
 // MaxWait is the longest a Lease call waits for a job.
@@ -57,6 +59,9 @@ type Hello struct {
 	GPUMemoryMiB int64   `json:"gpu_memory_mib,omitempty"`
 	WebUI        string  `json:"webui,omitempty"` // the server's name and version, as it tells them
 	Cached       []Model `json:"cached"`
+	// Trainer says whether and how the worker trains LoRAs: TrainerNone,
+	// TrainerSDScripts or TrainerSimulator.
+	Trainer string `json:"trainer,omitempty"`
 }
 
 // Welcome answers Hello.
@@ -77,12 +82,19 @@ type LeaseRequest struct {
 	Cached   []Model  `json:"cached"`
 	// Loaded is the SHA-256 of the checkpoint the WebUI has loaded now.
 	Loaded string `json:"loaded,omitempty"`
+	// Trainer is as in Hello: only a worker that can train is offered
+	// trainings.
+	Trainer string `json:"trainer,omitempty"`
 }
 
-// Job is a leased inference.
+// Job is a leased inference, or a leased training (Kind KindTraining,
+// described by Training; the inference fields are then empty).
 type Job struct {
 	ID    string `json:"id"`
 	Token string `json:"token"`
+	// Kind is KindInference ("" from older servers) or KindTraining.
+	Kind     string    `json:"kind,omitempty"`
+	Training *Training `json:"training,omitempty"`
 	// Task is txt2img or img2img.
 	Task string `json:"task"`
 	// Params are the A1111 request, already sanitised by Easel; the worker
@@ -108,6 +120,9 @@ type Heartbeat struct {
 	Steps    int     `json:"steps,omitempty"`
 	// Stage says what the worker is doing: downloading, switching, generating, uploading.
 	Stage string `json:"stage,omitempty"`
+	// Kind is the job's kind; Training its progress when a training.
+	Kind     string            `json:"kind,omitempty"`
+	Training *TrainingProgress `json:"training,omitempty"`
 }
 
 // HeartbeatReply answers Heartbeat.
@@ -130,6 +145,9 @@ type Complete struct {
 	// had to be loaded.
 	Downloaded bool `json:"downloaded"`
 	Switched   bool `json:"switched"`
+	// Kind is the job's kind; Training what a training uploaded.
+	Kind     string          `json:"kind,omitempty"`
+	Training *TrainingResult `json:"training,omitempty"`
 }
 
 // Fail reports a job that could not be done.
@@ -138,6 +156,7 @@ type Fail struct {
 	Token     string `json:"token"`
 	Error     string `json:"error"`
 	Transient bool   `json:"transient"`
+	Kind      string `json:"kind,omitempty"`
 }
 
 // Duration is a time.Duration written as a string ("4s").

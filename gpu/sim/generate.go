@@ -93,6 +93,7 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, img2img bool) 
 		return
 	}
 	var init image.Image
+	var loras []*checkpoint
 	for i, enc := range req.InitImages {
 		img, err := decodeImage(enc)
 		if err != nil {
@@ -104,6 +105,9 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, img2img bool) 
 		}
 	}
 	ckpt, vae, failure := s.selection(req.Overrides)
+	if failure == nil {
+		loras, failure = s.promptLoras(req.Prompt, req.NegativePrompt)
+	}
 	if failure != nil {
 		failure(w)
 		return
@@ -119,6 +123,7 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, img2img bool) 
 	j := s.begin(name, req.Steps)
 	defer s.end(j)
 	s.load(j, ckpt)
+	s.used(loras)
 	if _, ok := req.Overrides["sd_model_checkpoint"]; ok && req.RestoreAfterwards != nil && !*req.RestoreAfterwards {
 		s.mu.Lock()
 		s.dflt = ckpt.name // the override stays, as the server's new default
@@ -166,7 +171,7 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request, img2img bool) 
 		in.AllPrompts = append(in.AllPrompts, req.Prompt)
 		in.AllNegativePrompts = append(in.AllNegativePrompts, req.NegativePrompt)
 		in.AllSeeds = append(in.AllSeeds, seed)
-		in.Infotexts = append(in.Infotexts, req.infotext(seed, img2img, ckpt, vae))
+		in.Infotexts = append(in.Infotexts, req.infotext(seed, img2img, ckpt, vae)+loraHashes(loras))
 	}
 	infoJSON, _ := json.Marshal(in)
 	for k, v := range req.echo(img2img) {

@@ -14,6 +14,7 @@ package sim
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -70,6 +71,8 @@ type Stats struct {
 	Interrupts  int `json:"interrupts"`  // POST /sdapi/v1/interrupt calls
 	// Loaded is the name of the checkpoint loaded now.
 	Loaded string `json:"loaded"`
+	// Loras counts the generations that applied each LoRA (by file name).
+	Loras map[string]int `json:"loras,omitempty"`
 }
 
 type server struct {
@@ -150,6 +153,7 @@ func (s *server) fail() bool {
 func (s *server) statsAnswer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	st := s.stats
+	st.Loras = maps.Clone(s.stats.Loras)
 	if s.loaded != nil {
 		st.Loaded = s.loaded.name
 	}

@@ -1,0 +1,130 @@
+package sim
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// loraTag is A1111's extra-networks syntax for a LoRA in a prompt:
+// <lora:NAME>, <lora:NAME:weight> or <lora:NAME:te:unet>.
+var loraTag = regexp.MustCompile(`<lora:([^:>]+)(?::[^>]*)?>`)
+
+// promptLoras returns the LoRAs the prompts name, each checked to be in
+// the simulator's Lora folder and to be a well-formed safetensors file
+// (A1111 would log "Networks not found" and go on; the simulator refuses,
+// so that tests catch a LoRA the worker did not fetch). NAME is the file
+// name without extension, as in A1111.
+func (s *server) promptLoras(prompts ...string) ([]*checkpoint, func(http.ResponseWriter)) {
+	var out []*checkpoint
+	seen := map[string]bool{}
+	for _, p := range prompts {
+		for _, m := range loraTag.FindAllStringSubmatch(p, -1) {
+			name := strings.TrimSpace(m[1])
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			s.mu.Lock()
+			var found *checkpoint
+			for _, c := range s.models.loras {
+				if c.modelName() == name || c.shortName() == name {
+					found = c
+					break
+				}
+			}
+			s.mu.Unlock()
+			if found == nil {
+				return nil, func(w http.ResponseWriter) { exception(w, "RuntimeError", "LoRA not found: "+name) }
+			}
+			if err := checkSafetensors(found.path); err != nil {
+				return nil, func(w http.ResponseWriter) {
+					exception(w, "RuntimeError", fmt.Sprintf("LoRA %s is not a valid safetensors file: %v", name, err))
+				}
+			}
+			out = append(out, found)
+		}
+	}
+	return out, nil
+}
+
+// checkSafetensors reads a .safetensors file's header: its length, JSON
+// whose tensors have a dtype, a shape and offsets that lie in the file.
+func checkSafetensors(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var size [8]byte
+	if _, err := io.ReadFull(f, size[:]); err != nil {
+		return fmt.Errorf("no header: %w", err)
+	}
+	n := binary.LittleEndian.Uint64(size[:])
+	if n < 2 || n > 100<<20 || int64(n)+8 > st.Size() {
+		return fmt.Errorf("header length %d in a file of %d bytes", n, st.Size())
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return err
+	}
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &header); err != nil {
+		return fmt.Errorf("header is not JSON: %w", err)
+	}
+	data := st.Size() - 8 - int64(n)
+	tensors := 0
+	for name, v := range header {
+		if name == "__metadata__" {
+			continue
+		}
+		var t struct {
+			DType   string   `json:"dtype"`
+			Shape   []int64  `json:"shape"`
+			Offsets [2]int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(v, &t); err != nil || t.DType == "" || t.Shape == nil ||
+			t.Offsets[0] < 0 || t.Offsets[1] < t.Offsets[0] || t.Offsets[1] > data {
+			return fmt.Errorf("tensor %s is malformed", name)
+		}
+		tensors++
+	}
+	if tensors == 0 {
+		return fmt.Errorf("no tensors")
+	}
+	return nil
+}
+
+// loraHashes is the infotext's part for the LoRAs used: A1111 writes
+// `Lora hashes: "name: <first 12 hex of the file's SHA-256>, ..."`.
+func loraHashes(loras []*checkpoint) string {
+	if len(loras) == 0 {
+		return ""
+	}
+	parts := make([]string, len(loras))
+	for i, l := range loras {
+		parts[i] = l.shortName() + ": " + l.sha256[:12]
+	}
+	return `, Lora hashes: "` + strings.Join(parts, ", ") + `"`
+}
+
+// used counts a generation's LoRAs in the stats.
+func (s *server) used(loras []*checkpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range loras {
+		if s.stats.Loras == nil {
+			s.stats.Loras = map[string]int{}
+		}
+		s.stats.Loras[l.name]++
+	}
+}
