@@ -59,6 +59,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 			o.UsePathStyle = true
 		}
+		// Ranged reads (model headers) carry no full-object checksum; the
+		// SDK would print a DEBUG line to stderr for each.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if cfg.Observer != nil {
 			o.APIOptions = append(o.APIOptions, observeCalls(cfg.Observer))
 		}

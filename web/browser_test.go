@@ -28,7 +28,7 @@ func TestBrowserRoleAndUserFlow(t *testing.T) {
 	dialogs := acceptDialogs(b.ctx)
 
 	b.login(s.URL, "admin", testenv.AdminPassword)
-	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-roles", "nav-generate", "nav-gallery", "nav-webhooks", "nav-models", "nav-datasets", "nav-trainings", "nav-endpoints", "nav-workers", "nav-keys"}; !slices.Equal(got, want) {
+	if got, want := b.nav(), []string{"nav-dashboard", "nav-users", "nav-roles", "nav-generate", "nav-gallery", "nav-webhooks", "nav-models", "nav-datasets", "nav-trainings", "nav-endpoints", "nav-workers", "nav-keys", "nav-audit"}; !slices.Equal(got, want) {
 		t.Errorf("admin nav: got %v, want %v", got, want)
 	}
 
