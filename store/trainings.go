@@ -33,7 +33,10 @@ type Training struct {
 	AllowedRoles []string
 	Creator      string
 	// JobName is sagemaker_train_name: the SageMaker job or <pool>/<worker>.
-	JobName         string
+	JobName string
+	// Trainer is what the worker that leased it runs: "sd-scripts",
+	// "simulator" (Easel's training simulator) or "" (SageMaker, not yet leased).
+	Trainer         string
 	Error           string
 	Logs            []string
 	Progress        json.RawMessage
@@ -55,14 +58,14 @@ func (t Training) Finished() bool {
 
 const trainingColumns = `t.id, t.status, t.lora_train_type, t.train_type, t.model_id, t.output_name, t.instance_type,
 	t.backend, t.fm_type, t.dataset, t.base_checkpoint, t.base_name, t.base_sha256, t.dataset_sha256, t.params,
-	t.allowed_roles, t.creator, t.backend_job_name, t.error, t.logs, t.progress, t.loss_curve, t.billable_seconds,
+	t.allowed_roles, t.creator, t.backend_job_name, t.trainer, t.error, t.logs, t.progress, t.loss_curve, t.billable_seconds,
 	t.cancel_requested, t.lease_worker, t.lease_deadline, t.created_at, t.updated_at, t.finished_at`
 
 func scanTraining(row interface{ Scan(...any) error }) (Training, error) {
 	var t Training
 	err := row.Scan(&t.ID, &t.Status, &t.LoraTrainType, &t.TrainType, &t.ModelID, &t.OutputName, &t.InstanceType,
 		&t.Backend, &t.FMType, &t.Dataset, &t.BaseCheckpoint, &t.BaseName, &t.BaseSHA256, &t.DatasetSHA256, &t.Params,
-		&t.AllowedRoles, &t.Creator, &t.JobName, &t.Error, &t.Logs, &t.Progress, &t.LossCurve, &t.BillableSeconds,
+		&t.AllowedRoles, &t.Creator, &t.JobName, &t.Trainer, &t.Error, &t.Logs, &t.Progress, &t.LossCurve, &t.BillableSeconds,
 		&t.CancelRequested, &t.LeaseWorker, &t.LeaseDeadline, &t.CreatedAt, &t.UpdatedAt, &t.FinishedAt)
 	return t, err
 }

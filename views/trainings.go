@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"easel/store"
+	"easel/workerproto"
 )
 
 // TrainingsPage is GET /trainings: the list and the create form.
@@ -85,9 +86,13 @@ func trainingRunning(t store.Training) bool { return !t.Finished() }
 
 func trainingStatusClass(status string) string { return badgeClass(status, "Completed", "Failed") }
 
-// trainingBackend names where a training runs.
+// trainingBackend names where a training runs; a run of Easel's training
+// simulator says so, as it trains nothing.
 func trainingBackend(t store.Training) string {
 	if t.Backend == "workers" {
+		if t.Trainer == workerproto.TrainerSimulator {
+			return "worker pool " + t.InstanceType + " (training simulator: the LoRA is not trained)"
+		}
 		return "worker pool " + t.InstanceType
 	}
 	return "SageMaker " + t.InstanceType

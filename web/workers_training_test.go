@@ -182,6 +182,12 @@ func TestTrainingOnASimulatorWorker(t *testing.T) {
 	if page := getPage(t, c, s.URL+"/workers"); !strings.Contains(page, `data-testid="worker-trainer-trainer-1">training simulator`) {
 		t.Error("the Workers page does not label the training simulator")
 	}
+	// So does the training's own page, and the list.
+	for _, url := range []string{s.URL + "/trainings/" + id, s.URL + "/trainings"} {
+		if page := getPage(t, c, url); !strings.Contains(page, "worker pool gpus (training simulator: the LoRA is not trained)") {
+			t.Errorf("%s does not say the training ran on the simulator", url)
+		}
+	}
 }
 
 // TestTrainingCancelStopsTheWorker: a training deleted while it runs is
