@@ -224,7 +224,10 @@ func (b *browser) login(base, user, password string) {
 		chromedp.Click(tid("login-submit")),
 		chromedp.WaitVisible(tid("whoami")),
 	)
-	if got := run(b, "whoami", chromedp.Text(tid("whoami"))); got != user {
+	// Read by script, not by node: chromedp may still be renewing its node
+	// ids for the document the sign-in navigated to ("No node with given id
+	// found" from chromedp.Text, seen now and then on a loaded machine).
+	if got := run(b, "whoami", chromedp.Evaluate[string](`document.querySelector('[data-testid="whoami"]').innerText`)); got != user {
 		b.t.Fatalf("signed in: got user %q, want %q", got, user)
 	}
 }
