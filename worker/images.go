@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	_ "golang.org/x/image/webp" // and WebP
@@ -57,6 +58,12 @@ func (w *Worker) uploadImages(ctx context.Context, images [][]byte, urls []strin
 // a few times. It sends no header but Content-Length: others could break
 // the signature, and the worker key must not leave for the object store.
 func (w *Worker) upload(ctx context.Context, url string, body []byte) error {
+	return w.retryPut(ctx, func() error { return w.putOnce(ctx, url, body) })
+}
+
+// retryPut runs put up to 4 times with backoff while it fails with a
+// network error or a 5xx; a 4xx, a missing file or the end of ctx ends it.
+func (w *Worker) retryPut(ctx context.Context, put func() error) error {
 	var err error
 	for n := range 4 {
 		if n > 0 {
@@ -64,9 +71,9 @@ func (w *Worker) upload(ctx context.Context, url string, body []byte) error {
 				return err
 			}
 		}
-		err = w.putOnce(ctx, url, body)
+		err = put()
 		var se *statusError
-		if err == nil || ctx.Err() != nil || (errors.As(err, &se) && se.status < 500) {
+		if err == nil || ctx.Err() != nil || (errors.As(err, &se) && se.status < 500) || errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}

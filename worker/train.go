@@ -169,22 +169,9 @@ func mapOr(m map[string]string) map[string]string {
 }
 
 // uploadFile PUTs a file to a presigned URL, streaming it, retrying
-// network errors and 5xx a few times.
+// network errors and 5xx a few times (retryPut).
 func (w *Worker) uploadFile(ctx context.Context, url, path string) error {
-	var err error
-	for n := range 4 {
-		if n > 0 {
-			if err := sleep(ctx, w.backoff(n-1)); err != nil {
-				return err
-			}
-		}
-		err = w.putFileOnce(ctx, url, path)
-		var se *statusError
-		if err == nil || ctx.Err() != nil || (errors.As(err, &se) && se.status < 500) || errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	return err
+	return w.retryPut(ctx, func() error { return w.putFileOnce(ctx, url, path) })
 }
 
 // plainName reports whether name is a file name without folders.

@@ -1,14 +1,13 @@
 package sim
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
+
+	"easel/modelfile"
 )
 
 // loraTag is A1111's extra-networks syntax for a LoRA in a prompt:
@@ -53,8 +52,8 @@ func (s *server) promptLoras(prompts ...string) ([]*checkpoint, func(http.Respon
 	return out, nil
 }
 
-// checkSafetensors reads a .safetensors file's header: its length, JSON
-// whose tensors have a dtype, a shape and offsets that lie in the file.
+// checkSafetensors reads a .safetensors file's header with the model
+// library's reader (modelfile): it must be well formed and hold tensors.
 func checkSafetensors(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,40 +64,11 @@ func checkSafetensors(path string) error {
 	if err != nil {
 		return err
 	}
-	var size [8]byte
-	if _, err := io.ReadFull(f, size[:]); err != nil {
-		return fmt.Errorf("no header: %w", err)
-	}
-	n := binary.LittleEndian.Uint64(size[:])
-	if n < 2 || n > 100<<20 || int64(n)+8 > st.Size() {
-		return fmt.Errorf("header length %d in a file of %d bytes", n, st.Size())
-	}
-	raw := make([]byte, n)
-	if _, err := io.ReadFull(f, raw); err != nil {
+	h, err := modelfile.ReadSafetensors(f, st.Size())
+	if err != nil {
 		return err
 	}
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &header); err != nil {
-		return fmt.Errorf("header is not JSON: %w", err)
-	}
-	data := st.Size() - 8 - int64(n)
-	tensors := 0
-	for name, v := range header {
-		if name == "__metadata__" {
-			continue
-		}
-		var t struct {
-			DType   string   `json:"dtype"`
-			Shape   []int64  `json:"shape"`
-			Offsets [2]int64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(v, &t); err != nil || t.DType == "" || t.Shape == nil ||
-			t.Offsets[0] < 0 || t.Offsets[1] < t.Offsets[0] || t.Offsets[1] > data {
-			return fmt.Errorf("tensor %s is malformed", name)
-		}
-		tensors++
-	}
-	if tensors == 0 {
+	if len(h.Tensors) == 0 {
 		return fmt.Errorf("no tensors")
 	}
 	return nil
